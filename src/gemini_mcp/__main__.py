@@ -1,0 +1,3 @@
+from gemini_mcp.server.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,71 @@
+"""The one google-genai client of a server, created on first use so that start-up does not pay for it.
+
+The backend is resolved in `Settings` and passed explicitly (`vertexai=`, `HttpOptions(base_url=...)`):
+left to the environment, google-genai 3.x looks up the Developer-API base URL even in Vertex mode.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import anyio
+
+from gemini_mcp.server.settings import Settings
+
+if TYPE_CHECKING:
+    from google import genai
+
+
+class MissingCredentials(Exception):
+    """No credentials are configured; `str()` says which variable to set."""
+
+
+class GeminiClient:
+    """Owns the lazily created `genai.Client` and its pooled HTTP connections."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self._client: genai.Client | None = None
+        self._lock = anyio.Lock()
+
+    @property
+    def backend(self) -> str:
+        return self.settings.backend
+
+    async def get(self) -> genai.Client:
+        """The shared client; raises MissingCredentials when no key or Vertex project is configured."""
+        if self._client is None:
+            if not self.settings.has_credentials:
+                raise MissingCredentials(self.settings.missing_credentials_message())
+            async with self._lock:
+                if self._client is None:
+                    # Importing google.genai costs ~0.3 s; a worker thread keeps the event loop free.
+                    self._client = await anyio.to_thread.run_sync(self._create)
+        return self._client
+
+    def _create(self) -> genai.Client:
+        from google import genai
+        from google.genai import types
+
+        s = self.settings
+        http_options = types.HttpOptions(
+            base_url=s.base_url,
+            api_version=s.api_version,
+            timeout=int(s.request_timeout_s * 1000),  # the SDK counts milliseconds
+        )
+        api_key = s.api_key.get_secret_value() if s.api_key is not None else None
+        if s.backend == "vertex":
+            if s.uses_project:
+                return genai.Client(
+                    vertexai=True,
+                    project=s.project,
+                    location=s.location or "us-central1",
+                    http_options=http_options,
+                )
+            return genai.Client(vertexai=True, api_key=api_key, http_options=http_options)
+        return genai.Client(vertexai=False, api_key=api_key, http_options=http_options)
+
+    async def aclose(self) -> None:
+        if self._client is not None:
+            client, self._client = self._client, None
+            await client.aio.aclose()

@@ -1,0 +1,150 @@
+"""The request vocabulary text tools share: prompt or messages, sampling, thinking; and their SDK form.
+
+Input models here are mixed into each tool's own input model, so every text tool takes the same field
+names with the same descriptions. `build_config` applies the model rules (thinking) in one place.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated, Any, Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+from gemini_mcp.gemini.models import Task, plan_thinking, resolve_model
+
+if TYPE_CHECKING:
+    from google.genai import types
+
+
+class TextPart(BaseModel):
+    """A part of a message: text."""
+
+    model_config = {"extra": "forbid"}
+    text: Annotated[str, Field(description="Text of this part.")]
+
+
+class Message(BaseModel):
+    """One turn of a conversation."""
+
+    model_config = {"extra": "forbid"}
+    role: Annotated[
+        Literal["user", "model"],
+        Field(description="'user' for the caller's turns, 'model' for earlier answers of the model."),
+    ] = "user"
+    parts: Annotated[list[TextPart], Field(min_length=1, description="The parts of this turn, in order.")]
+
+
+class PromptFields(BaseModel):
+    """Either a single prompt or a whole conversation."""
+
+    prompt: Annotated[
+        str | None,
+        Field(
+            description="The instruction or question. Give this, or `contents` for a multi-turn/multi-part request.",
+            min_length=1,
+        ),
+    ] = None
+    contents: Annotated[
+        list[Message] | None,
+        Field(
+            description="A conversation as messages with roles and parts, oldest first, ending with a 'user' "
+            "turn. Use instead of `prompt`.",
+            min_length=1,
+        ),
+    ] = None
+    system_instruction: Annotated[
+        str | None,
+        Field(description="Standing instructions for the model (persona, rules, output style)."),
+    ] = None
+
+    @model_validator(mode="after")
+    def _prompt_or_contents(self) -> PromptFields:
+        if (self.prompt is None) == (self.contents is None):
+            raise ValueError(
+                "give exactly one of `prompt` (a string) or `contents` (a list of messages)"
+                if self.prompt is None
+                else "give `prompt` or `contents`, not both"
+            )
+        if self.contents is not None and self.contents[-1].role != "user":
+            raise ValueError("contents: the last message must have role 'user' (the turn to answer)")
+        return self
+
+
+class ModelField(BaseModel):
+    model: Annotated[
+        str | None,
+        Field(
+            description="Model id (e.g. 'gemini-2.5-flash') or alias ('flash', 'flash lite', 'pro'). Default: "
+            "gemini-2.5-flash; use 'pro' for complex reasoning, coding and math.",
+        ),
+    ] = None
+
+
+class SamplingFields(BaseModel):
+    """Generation settings; leave unset for the model's defaults."""
+
+    temperature: Annotated[
+        float | None, Field(ge=0.0, le=2.0, description="Randomness, 0.0-2.0 (lower = more focused).")
+    ] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling mass, 0.0-1.0.")] = None
+    top_k: Annotated[int | None, Field(ge=1, description="Sample from the k most likely tokens.")] = None
+    seed: Annotated[int | None, Field(description="Seed for more repeatable outputs.")] = None
+    max_output_tokens: Annotated[
+        int | None,
+        Field(
+            ge=1,
+            description="Cap on output tokens, thinking included. Leave unset unless asked: when set on a "
+            "thinking model without thinking_budget, a budget is chosen so the answer keeps room.",
+        ),
+    ] = None
+    stop_sequences: Annotated[
+        list[str] | None, Field(max_length=5, description="Up to 5 strings that end the output.")
+    ] = None
+    thinking_budget: Annotated[
+        int | None,
+        Field(
+            ge=-1,
+            description="Thinking tokens for Gemini 2.5 models: 0 turns thinking off (Flash/Flash-Lite), -1 "
+            "lets the model decide; max 24576 (Flash, Flash-Lite) or 32768 (Pro, min 128). Default: unset.",
+        ),
+    ] = None
+
+
+class TextRequest(PromptFields, ModelField, SamplingFields):
+    """The fields of every text-generation tool."""
+
+
+def resolve_text_model(model: str | None) -> str:
+    return resolve_model(model, Task.TEXT)
+
+
+def to_contents(request: PromptFields) -> list[types.Content]:
+    from google.genai import types
+
+    if request.prompt is not None:
+        return [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
+    assert request.contents is not None
+    return [
+        types.Content(role=message.role, parts=[types.Part(text=part.text) for part in message.parts])
+        for message in request.contents
+    ]
+
+
+def build_config(request: TextRequest, model: str, notes: list[str], **extra: Any) -> types.GenerateContentConfig:
+    """The GenerateContentConfig for `request` on `model`; appends to `notes` what we decided for the caller."""
+    from google.genai import types
+
+    plan = plan_thinking(model, request.thinking_budget, request.max_output_tokens)
+    if plan.note:
+        notes.append(plan.note)
+    return types.GenerateContentConfig(
+        system_instruction=request.system_instruction,
+        temperature=request.temperature,
+        top_p=request.top_p,
+        top_k=request.top_k,
+        seed=request.seed,
+        max_output_tokens=request.max_output_tokens,
+        stop_sequences=request.stop_sequences,
+        thinking_config=None if plan.budget is None else types.ThinkingConfig(thinking_budget=plan.budget),
+        **extra,
+    )

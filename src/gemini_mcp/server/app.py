@@ -1,0 +1,114 @@
+"""Building the MCP server: one function that registers every tool family and the shared resources."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from mcp.server.lowlevel.helper_types import ReadResourceContents
+from mcp.server.mcpserver import Context, MCPServer
+from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp_types import InputRequiredResult
+from pydantic import AnyUrl
+
+from gemini_mcp import __version__
+from gemini_mcp.gemini.client import GeminiClient
+from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
+from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
+from gemini_mcp.server.settings import Settings
+from gemini_mcp.server.toolkit import Services, build_tools
+
+INSTRUCTIONS = """\
+Tools for Google's Gemini API. Text: generate_text (answers, summaries, code), generate_json (data matching \
+a schema), count_tokens. list_models shows the models, the aliases every `model` field accepts ('flash', \
+'pro', 'nano banana', 'veo', ...) and which tools this server's backend can serve; the resource \
+gemini://capabilities says the same as JSON. Generated media is saved by the server and readable as \
+gemini://media/<id> resources; pass such a URI wherever a tool takes an image or video."""
+
+
+class GeminiServer(MCPServer[Services]):
+    """MCPServer whose `gemini://media/<id>` resources carry each file's own MIME type."""
+
+    services: Services
+
+    async def read_resource(
+        self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
+    ) -> Iterable[ReadResourceContents] | InputRequiredResult:
+        uri_text = str(uri)
+        if uri_text.startswith(MEDIA_URI_PREFIX):
+            found = await self.services.media.read(uri_text[len(MEDIA_URI_PREFIX) :])
+            if found is None:
+                raise ResourceNotFoundError(
+                    f"No media at {uri_text}: the id is unknown, or the file was removed by the output "
+                    "directory's retention policy (GEMINI_MCP_OUTPUT_MAX_MB / _MAX_AGE_HOURS)"
+                )
+            data, mime_type = found
+            return [ReadResourceContents(content=data, mime_type=mime_type)]
+        return await super().read_resource(uri, context)
+
+
+def build_services(settings: Settings) -> Services:
+    from gemini_mcp.tools import all_tool_specs
+
+    media = MediaStore(
+        settings.output_dir,
+        inline_max_bytes=settings.inline_max_bytes,
+        retention=RetentionPolicy(
+            max_total_bytes=int(settings.output_max_mb * 1024 * 1024),
+            max_age_s=settings.output_max_age_hours * 3600,
+        ),
+    )
+    services = Services(settings=settings, gemini=GeminiClient(settings), media=media)
+    services.specs = all_tool_specs()
+    return services
+
+
+def build_server(settings: Settings | None = None) -> GeminiServer:
+    """The MCP server with every tool family registered; nothing touches the network until a tool runs."""
+    settings = settings or Settings.from_env()
+    services = build_services(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
+        try:
+            yield services
+        finally:
+            await services.gemini.aclose()
+
+    server = GeminiServer(
+        "gemini",
+        title="Gemini",
+        description="Every capability of Google's Gemini API as MCP tools.",
+        instructions=INSTRUCTIONS,
+        version=__version__,
+        tools=build_tools(services.specs, services),
+        lifespan=lifespan,
+        log_level=settings.log_level,
+    )
+    server.services = services
+
+    @server.resource(
+        CAPABILITIES_URI,
+        name="capabilities",
+        title="Gemini backend capabilities",
+        description="Which backend is configured, where credentials come from, and which tools it can serve.",
+        mime_type="application/json",
+    )
+    def capabilities() -> str:
+        return describe(settings, services.specs).model_dump_json(indent=2)
+
+    @server.resource(
+        MEDIA_URI_PREFIX + "{media_id}",
+        name="media",
+        title="Generated media",
+        description="An image, audio clip or video this server generated (served with its own MIME type).",
+        mime_type="application/octet-stream",
+    )
+    async def media(media_id: str) -> bytes:  # reads are answered by GeminiServer.read_resource
+        found = await services.media.read(media_id)
+        if found is None:
+            raise ResourceNotFoundError(f"No media with id {media_id}")
+        return found[0]
+
+    return server

@@ -1,0 +1,56 @@
+"""What the configured backend can serve: the `gemini://capabilities` resource and part of list_models."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, Field
+
+from gemini_mcp.gemini.models import DEFAULT_MODELS, alias_table
+from gemini_mcp.server.settings import Settings
+from gemini_mcp.server.toolkit import ToolSpec
+
+CAPABILITIES_URI = "gemini://capabilities"
+
+
+class ToolAvailability(BaseModel):
+    name: str
+    available: bool
+    how_to_enable: Annotated[str | None, Field(description="What to change when the tool is unavailable.")] = None
+
+
+class Capabilities(BaseModel):
+    backend: Annotated[
+        Literal["gemini", "vertex"],
+        Field(description="'gemini' = Gemini Developer API; 'vertex' = Vertex AI (Gemini Enterprise Agent Platform)."),
+    ]
+    credentials: Annotated[str, Field(description="Where credentials come from (a variable name, never a value).")]
+    base_url: Annotated[str | None, Field(description="Custom API base URL (emulator/proxy), if any.")] = None
+    tools: list[ToolAvailability]
+    aliases: Annotated[dict[str, str], Field(description="Model aliases accepted by every `model` field.")]
+    defaults: Annotated[dict[str, str], Field(description="Default model per task.")]
+
+
+def describe(settings: Settings, specs: list[ToolSpec[Any]]) -> Capabilities:
+    if settings.uses_project:
+        location = settings.location or "us-central1"
+        credentials = f"Vertex project {settings.project} ({location}), application default credentials"
+    elif settings.api_key_variable:
+        credentials = f"API key from {settings.api_key_variable}"
+    else:
+        credentials = "none: " + settings.missing_credentials_message()
+    return Capabilities(
+        backend=settings.backend,
+        credentials=credentials,
+        base_url=settings.base_url,
+        tools=[
+            ToolAvailability(
+                name=spec.name,
+                available=settings.backend in spec.backends,
+                how_to_enable=None if settings.backend in spec.backends else spec.backend_hint or None,
+            )
+            for spec in specs
+        ],
+        aliases=dict(alias_table()),
+        defaults={task.value: model for task, model in DEFAULT_MODELS.items()},
+    )

@@ -1,0 +1,103 @@
+"""The `gemini-mcp` command: serve MCP over stdio (default) or HTTP, or run the offline Gemini emulator."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import sys
+from collections.abc import Sequence
+
+from gemini_mcp import __version__
+from gemini_mcp.server.settings import ENVIRONMENT, Settings
+
+
+def _environment_help() -> str:
+    width = max(len(v.name) for v in ENVIRONMENT)
+    lines = ["environment variables (credentials are read from the environment only):"]
+    for var in ENVIRONMENT:
+        default = f" [default: {var.default}]" if var.default else ""
+        lines.append(f"  {var.name:<{width}}  {var.meaning}{default}")
+    return "\n".join(lines)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="gemini-mcp",
+        description="MCP server for Google's Gemini API. With no command, serves MCP over stdio.",
+        epilog=_environment_help() + "\n\nexamples:\n"
+        "  gemini-mcp                                  # stdio, for Claude Desktop / VS Code / Cursor\n"
+        "  gemini-mcp --transport http --port 8000     # Streamable HTTP at http://127.0.0.1:8000/mcp\n"
+        "  gemini-mcp emulator --port 8765             # offline Gemini API; then\n"
+        "  GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=any gemini-mcp",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"gemini-mcp {__version__}")
+    parser.add_argument(
+        "--transport",
+        choices=["stdio", "http"],
+        default="stdio",
+        help="how MCP clients connect (default: stdio)",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
+    parser.add_argument(
+        "--log-level",
+        choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+        type=str.upper,
+        help="log level for stderr (default: GEMINI_MCP_LOG_LEVEL or INFO)",
+    )
+    commands = parser.add_subparsers(dest="command", metavar="command")
+    emulator = commands.add_parser(
+        "emulator",
+        help="run the offline, wire-compatible Gemini API emulator",
+        description="Run the offline Gemini API emulator (HTTP) for trying the tools and testing agents.",
+    )
+    emulator.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
+    emulator.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    return parser
+
+
+def _banner(settings: Settings) -> str:
+    if settings.has_credentials:
+        source = f"Vertex project {settings.project}" if settings.uses_project else settings.api_key_variable
+        credentials = f"credentials from {source}"
+    else:
+        credentials = "no API key yet: tools will explain what to set"
+    return (
+        f"gemini-mcp {__version__}: serving MCP over stdio ({settings.backend} backend, {credentials}).\n"
+        "An MCP host (Claude Desktop, VS Code, ...) starts this command itself; see README. Ctrl+C stops it."
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    import anyio
+
+    if args.command == "emulator":
+        from gemini_mcp.emulator import serve
+
+        with contextlib.suppress(KeyboardInterrupt):
+            anyio.run(lambda: serve(args.host, args.port))
+        return 0
+
+    settings = Settings.from_env(transport=args.transport, host=args.host, port=args.port, log_level=args.log_level)
+    from gemini_mcp.server.logs import configure_logging
+
+    configure_logging(settings.log_level, settings.secrets())
+    from gemini_mcp.server.app import build_server
+
+    server = build_server(settings)
+    if settings.transport == "stdio" and sys.stdin.isatty():
+        print(_banner(settings), file=sys.stderr)
+    with contextlib.suppress(KeyboardInterrupt):
+        if settings.transport == "http":
+            from gemini_mcp.server.http import serve_http
+
+            anyio.run(lambda: serve_http(server, settings))
+        else:
+            anyio.run(server.run_stdio_async)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

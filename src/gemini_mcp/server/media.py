@@ -1,0 +1,221 @@
+"""Generated media, once for all tools: save to the output directory, serve as MCP resources, inline or link.
+
+Files are named so that a person browsing the folder sees what and when (`20261125-041700-image-a-red-
+fox-3f9a2c1d.png`), are written to a temporary name and renamed when whole (never a half-written file that
+looks complete), and never overwrite one another. The id at the end of the name is the resource id
+(`gemini://media/<id>`): the file system is the index, so any replica sharing the folder can serve it.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import re
+import secrets
+import time
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Literal
+
+import anyio
+import anyio.to_thread
+from mcp_types import AudioContent, ContentBlock, ImageContent, ResourceLink
+from pydantic import BaseModel, Field
+
+MEDIA_URI_PREFIX = "gemini://media/"
+OutputMode = Literal["inline", "link", "both"]
+
+OUTPUT_FIELD_DESCRIPTION = (
+    "How to return generated media: 'both' (default) = inline content when small enough plus a resource "
+    "link; 'inline' = only the inline content; 'link' = only a resource link (keeps large media out of "
+    "the context window). The file is always saved; its path is in structured content."
+)
+
+_EXTENSIONS = {
+    "image/png": ".png",
+    "image/jpeg": ".jpg",
+    "image/webp": ".webp",
+    "image/gif": ".gif",
+    "audio/wav": ".wav",
+    "audio/mpeg": ".mp3",
+    "audio/ogg": ".ogg",
+    "video/mp4": ".mp4",
+    "video/webm": ".webm",
+    "application/json": ".json",
+    "text/plain": ".txt",
+}
+_ID = re.compile(r"^[0-9a-f]{8,32}$")
+
+
+def extension_for(mime_type: str) -> str:
+    return _EXTENSIONS.get(mime_type.split(";")[0].strip().lower(), ".bin")
+
+
+def mime_for(path: Path) -> str:
+    suffix = path.suffix.lower()
+    for mime, ext in _EXTENSIONS.items():
+        if ext == suffix:
+            return mime
+    return "application/octet-stream"
+
+
+def _slug(text: str, limit: int = 40) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+    return slug[:limit].rstrip("-") or "untitled"
+
+
+class SavedMedia(BaseModel):
+    """One saved file, as reported in structured content."""
+
+    id: Annotated[str, Field(description="Media id; the resource URI is gemini://media/<id>.")]
+    uri: Annotated[str, Field(description="MCP resource URI to read the bytes with resources/read.")]
+    path: Annotated[str, Field(description="Absolute path of the saved file on the server's machine.")]
+    mime_type: Annotated[str, Field(description="MIME type of the file.")]
+    size_bytes: Annotated[int, Field(description="File size in bytes.")]
+    name: Annotated[str, Field(description="File name.")]
+
+
+@dataclass(frozen=True)
+class RetentionPolicy:
+    max_total_bytes: int = 2 * 1024**3
+    max_age_s: float = 7 * 24 * 3600
+
+
+class MediaStore:
+    """The output directory, as a store of media items addressed by id."""
+
+    def __init__(
+        self, root: Path, *, inline_max_bytes: int = 1024 * 1024, retention: RetentionPolicy | None = None
+    ) -> None:
+        self.root = root.expanduser()
+        self.inline_max_bytes = inline_max_bytes
+        self.retention = retention or RetentionPolicy()
+
+    # --- writing -------------------------------------------------------------------------------------
+
+    def _new_name(self, kind: str, mime_type: str, hint: str) -> tuple[str, str]:
+        media_id = secrets.token_hex(4) + format(time.time_ns() % 0xFFFF, "04x")
+        stamp = time.strftime("%Y%m%d-%H%M%S")
+        return media_id, f"{stamp}-{_slug(kind, 12)}-{_slug(hint)}-{media_id}{extension_for(mime_type)}"
+
+    async def save(self, data: bytes, *, mime_type: str, kind: str, hint: str = "") -> SavedMedia:
+        """Write `data` as a new file (temp name, then rename) and apply the retention policy."""
+        async with self.writer(mime_type=mime_type, kind=kind, hint=hint) as write:
+            await write(data)
+        assert write.saved is not None
+        return write.saved
+
+    @asynccontextmanager
+    async def writer(self, *, mime_type: str, kind: str, hint: str = "") -> AsyncIterator[_Writer]:
+        """Stream a file in chunks (`await write(chunk)`); it appears under its final name only when whole.
+
+        If the block raises or is cancelled, the partial file is removed.
+        """
+        await anyio.to_thread.run_sync(lambda: self.root.mkdir(parents=True, exist_ok=True))
+        media_id, name = self._new_name(kind, mime_type, hint)
+        final = self.root / name
+        partial = self.root / f".{name}.partial"
+        handle = await anyio.open_file(partial, "xb")
+        writer = _Writer(handle)
+        try:
+            yield writer
+            await handle.aclose()
+            await anyio.to_thread.run_sync(os.replace, partial, final)
+        except BaseException:
+            with anyio.CancelScope(shield=True):
+                await handle.aclose()
+                await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
+            raise
+        writer.saved = SavedMedia(
+            id=media_id,
+            uri=MEDIA_URI_PREFIX + media_id,
+            path=str(final.resolve()),
+            mime_type=mime_type,
+            size_bytes=writer.size,
+            name=name,
+        )
+        await anyio.to_thread.run_sync(self._apply_retention, final)
+
+    def _apply_retention(self, keep: Path) -> None:
+        now = time.time()
+        entries = []
+        for path in self.root.iterdir():
+            if not path.is_file() or path.name.startswith("."):
+                continue
+            stat = path.stat()
+            entries.append((stat.st_mtime, stat.st_size, path))
+        entries.sort()  # oldest first
+        total = sum(size for _, size, _ in entries)
+        for mtime, size, path in entries:
+            too_old = now - mtime > self.retention.max_age_s
+            if path != keep and (too_old or total > self.retention.max_total_bytes):
+                path.unlink(missing_ok=True)
+                total -= size
+
+    # --- reading -------------------------------------------------------------------------------------
+
+    def path_of(self, media_id: str) -> Path | None:
+        """The file of `media_id`, or None when there is no such media (ids are validated: no traversal)."""
+        if not _ID.match(media_id) or not self.root.is_dir():
+            return None
+        matches = [p for p in self.root.glob(f"*-{media_id}.*") if not p.name.startswith(".")]
+        return matches[0] if matches else None
+
+    def id_from_uri(self, uri: str) -> str | None:
+        return uri[len(MEDIA_URI_PREFIX) :] if uri.startswith(MEDIA_URI_PREFIX) else None
+
+    async def read(self, media_id: str) -> tuple[bytes, str] | None:
+        path = await anyio.to_thread.run_sync(self.path_of, media_id)
+        if path is None:
+            return None
+        return await anyio.Path(path).read_bytes(), mime_for(path)
+
+    # --- delivering ----------------------------------------------------------------------------------
+
+    def content_for(
+        self, saved: SavedMedia, data: bytes | None, output: OutputMode = "both", *, description: str | None = None
+    ) -> list[ContentBlock]:
+        """MCP content for one saved item: inline image/audio when small enough (or asked), and/or a link."""
+        blocks: list[ContentBlock] = []
+        inline_kind = saved.mime_type.split("/")[0]
+        can_inline = data is not None and inline_kind in ("image", "audio")
+        small = data is not None and len(data) <= self.inline_max_bytes
+        if can_inline and (output == "inline" or (output == "both" and small)):
+            assert data is not None
+            encoded = base64.b64encode(data).decode("ascii")
+            if inline_kind == "image":
+                blocks.append(ImageContent(type="image", data=encoded, mime_type=saved.mime_type))
+            else:
+                blocks.append(AudioContent(type="audio", data=encoded, mime_type=saved.mime_type))
+        if output in ("link", "both") or not blocks:
+            blocks.append(
+                ResourceLink(
+                    type="resource_link",
+                    uri=saved.uri,
+                    name=saved.name,
+                    title=description,
+                    mime_type=saved.mime_type,
+                    size=saved.size_bytes,
+                )
+            )
+        return blocks
+
+
+class _Writer:
+    def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
+        self._handle = handle
+        self.size = 0
+        self.saved: SavedMedia | None = None
+
+    async def __call__(self, chunk: bytes) -> None:
+        await self._handle.write(chunk)
+        self.size += len(chunk)
+
+
+def saved_content(
+    store: MediaStore, items: Iterable[tuple[SavedMedia, bytes | None]], output: OutputMode
+) -> list[ContentBlock]:
+    """Content blocks for several saved items, in order."""
+    return [block for saved, data in items for block in store.content_for(saved, data, output)]

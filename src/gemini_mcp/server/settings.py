@@ -1,0 +1,161 @@
+"""Server settings: one pydantic model, read from the environment and overridden by CLI flags.
+
+Credentials are read from the environment only and never echoed: `Settings` keeps the key as a
+`SecretStr` and remembers *which variable* supplied it, so messages can name the variable, not the value.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+Backend = Literal["gemini", "vertex"]
+
+# SDK precedence (google-genai `_api_client.get_env_api_key`): GOOGLE_API_KEY wins over GEMINI_API_KEY.
+# API_KEY is the name Gemini's app-building guidance uses; it comes last.
+API_KEY_VARIABLES = ("GOOGLE_API_KEY", "GEMINI_API_KEY", "API_KEY")
+_TRUE = {"1", "true", "yes", "on"}
+
+
+def _default_output_dir() -> Path:
+    base = os.environ.get("XDG_DATA_HOME") or str(Path.home() / ".local" / "share")
+    return Path(base) / "gemini-mcp" / "media"
+
+
+class EnvVar(BaseModel):
+    """One documented environment variable (for --help, README and `doctor`)."""
+
+    name: str
+    meaning: str
+    default: str = ""
+
+
+ENVIRONMENT: tuple[EnvVar, ...] = (
+    EnvVar(name="GOOGLE_API_KEY", meaning="Gemini / Vertex express-mode API key (wins over the next two)"),
+    EnvVar(name="GEMINI_API_KEY", meaning="Gemini Developer API key"),
+    EnvVar(name="API_KEY", meaning="API key, as Gemini's app-building guidance names it (lowest precedence)"),
+    EnvVar(
+        name="GOOGLE_GENAI_USE_VERTEXAI",
+        meaning="true: use Vertex AI (Gemini Enterprise Agent Platform); needed for Imagen and Veo",
+        default="false",
+    ),
+    EnvVar(name="GOOGLE_GENAI_USE_ENTERPRISE", meaning="the SDK's newer name for GOOGLE_GENAI_USE_VERTEXAI"),
+    EnvVar(name="GOOGLE_CLOUD_PROJECT", meaning="Vertex project (with a location and application default creds)"),
+    EnvVar(name="GOOGLE_CLOUD_LOCATION", meaning="Vertex location, e.g. us-central1", default="us-central1"),
+    EnvVar(name="GOOGLE_GEMINI_BASE_URL", meaning="Developer API base URL override (e.g. the emulator)"),
+    EnvVar(name="GOOGLE_VERTEX_BASE_URL", meaning="Vertex base URL override (e.g. the emulator)"),
+    EnvVar(name="GEMINI_MCP_TIMEOUT", meaning="seconds one Gemini request may take", default="120"),
+    EnvVar(
+        name="GEMINI_MCP_OUTPUT_DIR",
+        meaning="where generated media is saved",
+        default="~/.local/share/gemini-mcp/media",
+    ),
+    EnvVar(
+        name="GEMINI_MCP_ALLOWED_DIRS",
+        meaning="os.pathsep-separated folders local media paths may come from (when the client has no roots)",
+        default="the working directory",
+    ),
+    EnvVar(
+        name="GEMINI_MCP_LOG_LEVEL",
+        meaning="DEBUG, INFO, WARNING or ERROR (logs go to stderr)",
+        default="INFO",
+    ),
+)
+
+
+class Settings(BaseModel):
+    """Everything the server needs to know, resolved once at start-up."""
+
+    model_config = ConfigDict(frozen=True)
+
+    api_key: SecretStr | None = Field(default=None, repr=False)
+    api_key_variable: str | None = None
+    backend: Backend = "gemini"
+    project: str | None = None
+    location: str | None = None
+    gemini_base_url: str | None = None
+    vertex_base_url: str | None = None
+    api_version: str | None = None
+    request_timeout_s: float = 120.0
+    output_dir: Path = Field(default_factory=_default_output_dir)
+    allowed_dirs: tuple[Path, ...] = ()
+    inline_max_bytes: int = Field(default=1024 * 1024, ge=0)
+    output_max_mb: float = Field(default=2048, gt=0)
+    output_max_age_hours: float = Field(default=168, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    transport: Literal["stdio", "http"] = "stdio"
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: Any) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, Any] = {}
+        for variable in API_KEY_VARIABLES:
+            if env.get(variable, "").strip():
+                values["api_key"] = SecretStr(env[variable].strip())
+                values["api_key_variable"] = variable
+                break
+        use_vertex = env.get("GOOGLE_GENAI_USE_VERTEXAI") or env.get("GOOGLE_GENAI_USE_ENTERPRISE") or ""
+        values["backend"] = "vertex" if use_vertex.strip().lower() in _TRUE else "gemini"
+        _copy(env, values, project="GOOGLE_CLOUD_PROJECT", location="GOOGLE_CLOUD_LOCATION")
+        _copy(env, values, gemini_base_url="GOOGLE_GEMINI_BASE_URL", vertex_base_url="GOOGLE_VERTEX_BASE_URL")
+        _copy(env, values, api_version="GOOGLE_GENAI_API_VERSION", output_dir="GEMINI_MCP_OUTPUT_DIR")
+        _copy(env, values, request_timeout_s="GEMINI_MCP_TIMEOUT", inline_max_bytes="GEMINI_MCP_INLINE_MAX_BYTES")
+        _copy(
+            env,
+            values,
+            output_max_mb="GEMINI_MCP_OUTPUT_MAX_MB",
+            output_max_age_hours="GEMINI_MCP_OUTPUT_MAX_AGE_HOURS",
+        )
+        if level := env.get("GEMINI_MCP_LOG_LEVEL", "").strip():
+            values["log_level"] = level.upper()
+        if dirs := env.get("GEMINI_MCP_ALLOWED_DIRS", "").strip():
+            values["allowed_dirs"] = tuple(Path(d).expanduser() for d in dirs.split(os.pathsep) if d.strip())
+        values.update({k: v for k, v in overrides.items() if v is not None})
+        return cls.model_validate(values)
+
+    @property
+    def uses_project(self) -> bool:
+        """Vertex with project + location (application default credentials) rather than an API key.
+
+        As in the SDK, a project from the environment wins over an API key from the environment.
+        """
+        return self.backend == "vertex" and bool(self.project)
+
+    @property
+    def has_credentials(self) -> bool:
+        return self.api_key is not None or self.uses_project
+
+    @property
+    def base_url(self) -> str | None:
+        return self.vertex_base_url if self.backend == "vertex" else self.gemini_base_url
+
+    def missing_credentials_message(self) -> str:
+        if self.backend == "vertex":
+            return (
+                "No Vertex AI credentials: set GOOGLE_API_KEY to a Vertex express-mode API key, or set "
+                "GOOGLE_CLOUD_PROJECT and GOOGLE_CLOUD_LOCATION and sign in with "
+                "'gcloud auth application-default login'; then restart the server"
+            )
+        return (
+            "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) in the environment the MCP host starts "
+            "this server with (the 'env' block of its config), then restart the server. Get a key at "
+            "https://aistudio.google.com/apikey. To try the tools offline, run 'gemini-mcp emulator' and "
+            "set GOOGLE_GEMINI_BASE_URL to its URL with any key"
+        )
+
+    def secrets(self) -> list[str]:
+        """Values that must never appear in output, logs or errors."""
+        return [self.api_key.get_secret_value()] if self.api_key is not None else []
+
+
+def _copy(env: Mapping[str, str], values: dict[str, Any], **fields: str) -> None:
+    for field, variable in fields.items():
+        value = env.get(variable, "").strip()
+        if value:
+            values[field] = value

@@ -1,0 +1,207 @@
+"""How a tool is declared and run: input model in, typed MCP result out, every failure a clear tool error.
+
+A tool module declares `ToolSpec`s: a pydantic input model (its JSON schema is the tool's input schema), an
+output model (the output schema for `structuredContent`), annotations, and an async handler
+`handler(args, call) -> CallToolResult`. `GeminiTool` runs a spec inside the `mcp` SDK's `MCPServer`:
+it validates arguments into the input model with messages that name the field, maps SDK failures to
+actionable tool errors with secrets redacted, and leaves cancellation alone so that it propagates.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from mcp.server.mcpserver import Context
+from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
+from mcp.server.mcpserver.tools import Tool
+from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
+from mcp.shared.exceptions import MCPError
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from gemini_mcp.gemini.client import GeminiClient, MissingCredentials
+from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError, describe_failure, redact
+from gemini_mcp.gemini.models import ModelError
+from gemini_mcp.server.media import MediaStore
+from gemini_mcp.server.settings import Backend, Settings
+
+if TYPE_CHECKING:
+    from google import genai
+
+logger = logging.getLogger("gemini_mcp.tools")
+
+InputT = TypeVar("InputT", bound=BaseModel)
+
+
+class ToolInput(BaseModel):
+    """Base of every tool's input model: unknown arguments are errors, not silently dropped."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class ToolOutput(BaseModel):
+    """Base of every tool's structured output."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+
+@dataclass
+class Services:
+    """What tools share for the life of a server (built once in `server.app.build_server`)."""
+
+    settings: Settings
+    gemini: GeminiClient
+    media: MediaStore
+    specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
+
+
+@dataclass
+class Call:
+    """One tool call: the shared services plus the MCP request it belongs to."""
+
+    services: Services
+    mcp: Context[Any, Any] | None
+    tool: str
+    model: str | None = None  # the resolved model, for error messages
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        return self.services.settings
+
+    @property
+    def media(self) -> MediaStore:
+        return self.services.media
+
+    async def client(self) -> genai.Client:
+        return await self.services.gemini.get()
+
+    @property
+    def wants_progress(self) -> bool:
+        """Whether the client sent a progress token with this request."""
+        if self.mcp is None:
+            return False
+        try:
+            meta = self.mcp.request_context.meta
+        except ValueError:
+            return False
+        return bool(meta) and (meta.get("progress_token") or meta.get("progressToken")) is not None  # type: ignore[union-attr]
+
+    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
+        """Report progress; a no-op when the client asked for none."""
+        if self.mcp is not None and self.wants_progress:
+            await self.mcp.report_progress(progress, total, message)
+
+
+Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
+
+
+@dataclass(frozen=True)
+class ToolSpec(Generic[InputT]):
+    """Everything that describes one tool; the description is written for the agent that reads it."""
+
+    name: str
+    title: str
+    description: str
+    input_model: type[InputT]
+    output_model: type[BaseModel]
+    handler: Callable[[InputT, Call], Awaitable[CallToolResult]]
+    annotations: ToolAnnotations
+    backends: frozenset[Backend] = frozenset({"gemini", "vertex"})
+    backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
+
+
+class _NoArguments(ArgModelBase):
+    """Placeholder: `GeminiTool.run` validates into the spec's own input model instead."""
+
+
+class GeminiTool(Tool):
+    """An `mcp` Tool that runs a ToolSpec; built by `GeminiTool.build`."""
+
+    spec: Any = None
+    services: Any = None
+
+    @classmethod
+    def build(cls, spec: ToolSpec[Any], services: Services) -> GeminiTool:
+        return cls(
+            fn=spec.handler,
+            name=spec.name,
+            title=spec.title,
+            description=spec.description,
+            parameters=spec.input_model.model_json_schema(by_alias=True),
+            fn_metadata=FuncMetadata(arg_model=_NoArguments, output_model=spec.output_model),
+            is_async=True,
+            context_kwarg=None,
+            annotations=spec.annotations,
+            spec=spec,
+            services=services,
+        )
+
+    async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
+        spec: ToolSpec[Any] = self.spec
+        services: Services = self.services
+        call = Call(services=services, mcp=context, tool=spec.name)
+        try:
+            args = spec.input_model.model_validate(arguments)
+        except ValidationError as exc:
+            raise ToolError(format_validation_error(spec.name, exc)) from None
+        try:
+            if services.settings.backend not in spec.backends:
+                raise BackendUnsupported(
+                    f"{spec.name} is not available on the {services.settings.backend} backend. "
+                    f"{spec.backend_hint}".strip()
+                )
+            result = await spec.handler(args, call)
+        except MCPError:
+            raise
+        except ToolError:
+            raise
+        except (UserInputError, ModelError, MissingCredentials, BackendUnsupported) as exc:
+            raise ToolError(redact(str(exc), services.settings.secrets())) from None
+        except Exception as exc:
+            described = describe_failure(
+                exc,
+                model=call.model,
+                key_variable=services.settings.api_key_variable,
+                secrets=services.settings.secrets(),
+            )
+            if described is not None:
+                logger.info("%s: Gemini call failed: %s", spec.name, described)
+                raise ToolError(str(described)) from None
+            logger.exception("%s crashed", spec.name)
+            raise UnexpectedToolError(
+                f"{spec.name} failed unexpectedly ({type(exc).__name__}); the server log has details"
+            ) from exc
+        return self.fn_metadata.convert_result(result) if convert_result else result
+
+
+def format_validation_error(tool: str, exc: ValidationError) -> str:
+    """One line per problem, each naming the field path and what is expected (never echoing big values)."""
+    lines = []
+    for error in exc.errors(include_url=False, include_input=False):
+        path = ".".join(str(part) for part in error["loc"]) or "(arguments)"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            message = "is not a parameter of this tool (check the input schema for the allowed names)"
+        elif error["type"] == "missing":
+            message = "is required"
+        lines.append(f"{path}: {message}")
+    return f"Invalid arguments for {tool}: " + "; ".join(lines)
+
+
+def structured_result(
+    output: BaseModel, content: Sequence[ContentBlock] | None = None, *, text: str | None = None
+) -> CallToolResult:
+    """A result whose `structuredContent` is `output`; `content` defaults to `text`, else its JSON."""
+    data = output.model_dump(mode="json", by_alias=True, exclude_none=True)
+    if content is None:
+        body = text if text is not None else output.model_dump_json(by_alias=True, exclude_none=True, indent=2)
+        content = [TextContent(type="text", text=body)]
+    return CallToolResult(content=list(content), structured_content=data)
+
+
+def build_tools(specs: Sequence[ToolSpec[Any]], services: Services) -> list[Tool]:
+    return [GeminiTool.build(spec, services) for spec in specs]

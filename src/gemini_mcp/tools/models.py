@@ -1,0 +1,91 @@
+"""list_models: which models this key can use, the aliases, the task defaults, and what this backend serves."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from gemini_mcp.server.capabilities import Capabilities, describe
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+
+class ListModelsInput(ToolInput):
+    """Arguments of list_models."""
+
+    contains: Annotated[
+        str | None,
+        Field(description="Only models whose id contains this text (e.g. 'flash', 'image', 'veo', 'embedding')."),
+    ] = None
+
+
+class ModelInfo(ToolOutput):
+    id: Annotated[str, Field(description="Model id to pass as `model`.")]
+    display_name: str | None = None
+    description: str | None = None
+    input_token_limit: int | None = None
+    output_token_limit: int | None = None
+    supported_actions: Annotated[list[str] | None, Field(description="API methods the model supports.")] = None
+
+
+class ListModelsOutput(ToolOutput):
+    models: Annotated[list[ModelInfo], Field(description="Models the API lists for these credentials.")]
+    capabilities: Capabilities
+    notes: list[str] | None = None
+
+
+async def list_models(args: ListModelsInput, call: Call) -> CallToolResult:
+    capabilities = describe(call.settings, call.services.specs)
+    models: list[ModelInfo] = []
+    notes: list[str] = []
+    if call.settings.has_credentials:
+        client = await call.client()
+        async for model in await client.aio.models.list():
+            model_id = (model.name or "").removeprefix("models/").removeprefix("publishers/google/models/")
+            if args.contains and args.contains.lower() not in model_id.lower():
+                continue
+            models.append(
+                ModelInfo(
+                    id=model_id,
+                    display_name=model.display_name,
+                    description=model.description,
+                    input_token_limit=model.input_token_limit,
+                    output_token_limit=model.output_token_limit,
+                    supported_actions=model.supported_actions,
+                )
+            )
+    else:
+        notes.append(call.settings.missing_credentials_message())
+    output = ListModelsOutput(models=models, capabilities=capabilities, notes=notes or None)
+    lines = [f"{m.id}" + (f" — {m.display_name}" if m.display_name else "") for m in models]
+    unavailable = [t.name for t in capabilities.tools if not t.available]
+    summary = [
+        f"Backend: {capabilities.backend}; credentials: {capabilities.credentials}",
+        f"{len(models)} models" + (":" if models else ""),
+        *lines,
+        "Aliases: " + ", ".join(f"{a} → {m}" for a, m in capabilities.aliases.items()),
+    ]
+    if unavailable:
+        summary.append("Unavailable on this backend: " + ", ".join(unavailable))
+    summary.extend(notes)
+    return structured_result(output, text="\n".join(summary))
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="list_models",
+        title="List Gemini models and capabilities",
+        description=(
+            "List the Gemini models these credentials can use (filter with `contains`), the model aliases "
+            "every `model` field accepts, the default model per task, and which tools the configured backend "
+            "(Developer API or Vertex AI) can serve."
+        ),
+        input_model=ListModelsInput,
+        output_model=ListModelsOutput,
+        handler=list_models,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+        ),
+    ),
+]
