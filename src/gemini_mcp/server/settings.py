@@ -60,6 +60,22 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         default="the working directory",
     ),
     EnvVar(
+        name="GEMINI_MCP_MEDIA_MAX_MB",
+        meaning="largest media file (path, URL or base64) a tool accepts, in MB",
+        default="2048",
+    ),
+    EnvVar(
+        name="GEMINI_MCP_URL_MAX_MB",
+        meaning="largest download from a media URL, in MB",
+        default="100",
+    ),
+    EnvVar(name="GEMINI_MCP_URL_TIMEOUT", meaning="seconds a media URL download may take", default="60"),
+    EnvVar(
+        name="GEMINI_MCP_ALLOW_PRIVATE_URLS",
+        meaning="true: let media URLs point at loopback/private addresses (refused by default)",
+        default="false",
+    ),
+    EnvVar(
         name="GEMINI_MCP_LOG_LEVEL",
         meaning="DEBUG, INFO, WARNING or ERROR (logs go to stderr)",
         default="INFO",
@@ -86,6 +102,10 @@ class Settings(BaseModel):
     inline_max_bytes: int = Field(default=1024 * 1024, ge=0)
     output_max_mb: float = Field(default=2048, gt=0)
     output_max_age_hours: float = Field(default=168, gt=0)
+    media_max_mb: float = Field(default=2048, gt=0)
+    url_max_mb: float = Field(default=100, gt=0)
+    url_timeout_s: float = Field(default=60, gt=0)
+    allow_private_urls: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
@@ -112,6 +132,9 @@ class Settings(BaseModel):
             output_max_mb="GEMINI_MCP_OUTPUT_MAX_MB",
             output_max_age_hours="GEMINI_MCP_OUTPUT_MAX_AGE_HOURS",
         )
+        _copy(env, values, media_max_mb="GEMINI_MCP_MEDIA_MAX_MB", url_max_mb="GEMINI_MCP_URL_MAX_MB")
+        _copy(env, values, url_timeout_s="GEMINI_MCP_URL_TIMEOUT")
+        values["allow_private_urls"] = env.get("GEMINI_MCP_ALLOW_PRIVATE_URLS", "").strip().lower() in _TRUE
         if level := env.get("GEMINI_MCP_LOG_LEVEL", "").strip():
             values["log_level"] = level.upper()
         if dirs := env.get("GEMINI_MCP_ALLOWED_DIRS", "").strip():
