@@ -76,6 +76,20 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         default="false",
     ),
     EnvVar(
+        name="GEMINI_MCP_STATELESS",
+        meaning="true: keep no per-client state in this process (for many HTTP replicas); chats and live "
+        "sessions are refused",
+        default="false",
+    ),
+    EnvVar(name="GEMINI_MCP_MAX_CONCURRENCY", meaning="Gemini requests in flight at once; more wait", default="16"),
+    EnvVar(name="GEMINI_MCP_RETRIES", meaning="attempts for a Gemini request that fails transiently", default="4"),
+    EnvVar(name="GEMINI_MCP_CHAT_MAX_SESSIONS", meaning="chat sessions kept at once", default="100"),
+    EnvVar(name="GEMINI_MCP_CHAT_IDLE_MINUTES", meaning="minutes an unused chat session is kept", default="60"),
+    EnvVar(name="GEMINI_MCP_LIVE_MAX_SESSIONS", meaning="Live API sessions open at once", default="4"),
+    EnvVar(name="GEMINI_MCP_LIVE_IDLE_SECONDS", meaning="seconds an unused Live session stays open", default="300"),
+    EnvVar(name="GEMINI_MCP_VIDEO_DEADLINE", meaning="seconds generate_video waits for Veo", default="600"),
+    EnvVar(name="GEMINI_MCP_VIDEO_POLL_SECONDS", meaning="seconds between Veo operation polls", default="5"),
+    EnvVar(
         name="GEMINI_MCP_LOG_LEVEL",
         meaning="DEBUG, INFO, WARNING or ERROR (logs go to stderr)",
         default="INFO",
@@ -106,6 +120,15 @@ class Settings(BaseModel):
     url_max_mb: float = Field(default=100, gt=0)
     url_timeout_s: float = Field(default=60, gt=0)
     allow_private_urls: bool = False
+    stateless: bool = False
+    max_concurrency: int = Field(default=16, ge=1)
+    retries: int = Field(default=4, ge=1)
+    chat_max_sessions: int = Field(default=100, ge=1)
+    chat_idle_minutes: float = Field(default=60, gt=0)
+    live_max_sessions: int = Field(default=4, ge=1)
+    live_idle_seconds: float = Field(default=300, gt=0)
+    video_deadline_s: float = Field(default=600, gt=0)
+    video_poll_s: float = Field(default=5, gt=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
@@ -135,6 +158,21 @@ class Settings(BaseModel):
         _copy(env, values, media_max_mb="GEMINI_MCP_MEDIA_MAX_MB", url_max_mb="GEMINI_MCP_URL_MAX_MB")
         _copy(env, values, url_timeout_s="GEMINI_MCP_URL_TIMEOUT")
         values["allow_private_urls"] = env.get("GEMINI_MCP_ALLOW_PRIVATE_URLS", "").strip().lower() in _TRUE
+        values["stateless"] = env.get("GEMINI_MCP_STATELESS", "").strip().lower() in _TRUE
+        _copy(env, values, max_concurrency="GEMINI_MCP_MAX_CONCURRENCY", retries="GEMINI_MCP_RETRIES")
+        _copy(
+            env,
+            values,
+            chat_max_sessions="GEMINI_MCP_CHAT_MAX_SESSIONS",
+            chat_idle_minutes="GEMINI_MCP_CHAT_IDLE_MINUTES",
+        )
+        _copy(
+            env,
+            values,
+            live_max_sessions="GEMINI_MCP_LIVE_MAX_SESSIONS",
+            live_idle_seconds="GEMINI_MCP_LIVE_IDLE_SECONDS",
+        )
+        _copy(env, values, video_deadline_s="GEMINI_MCP_VIDEO_DEADLINE", video_poll_s="GEMINI_MCP_VIDEO_POLL_SECONDS")
         if level := env.get("GEMINI_MCP_LOG_LEVEL", "").strip():
             values["log_level"] = level.upper()
         if dirs := env.get("GEMINI_MCP_ALLOWED_DIRS", "").strip():
