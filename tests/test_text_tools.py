@@ -30,11 +30,12 @@ async def test_tools_are_listed_with_schemas_titles_and_annotations(client: Clie
     for tool in tools.values():
         assert tool.title and tool.description
         assert tool.output_schema is not None
-        assert tool.annotations is not None and tool.annotations.open_world_hint is True
+        assert tool.annotations is not None and tool.annotations.open_world_hint is not None
         properties = tool.input_schema.get("properties", {})
         for name, prop in properties.items():
             assert prop.get("description"), f"{tool.name}.{name} has no description"
     assert tools["generate_text"].annotations.read_only_hint is True  # type: ignore[union-attr]
+    assert tools["generate_text"].annotations.open_world_hint is True  # type: ignore[union-attr]
 
 
 async def test_generate_text_returns_the_emulators_answer(client: Client, emulator: Emulator) -> None:

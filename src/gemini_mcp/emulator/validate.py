@@ -84,7 +84,7 @@ def check_part(part: Any, where: str, files: dict[str, dict[str, Any]], now: flo
             raise bad(f"* GenerateContentRequest.{where}.inline_data.mime_type: mime_type is required")
         check_mime(str(mime))
         try:
-            base64.b64decode(str(data or ""), validate=True)
+            b64decode(data)
         except (binascii.Error, ValueError) as exc:
             raise bad(f"Invalid value at '{where}.inline_data.data' (TYPE_BYTES), Base64 decoding failed") from exc
     file_data = get(part, "file_data")
@@ -253,4 +253,10 @@ def decode_inline(part: dict[str, Any]) -> tuple[str, bytes] | None:
     inline = get(part, "inline_data")
     if inline is None:
         return None
-    return str(get(inline, "mime_type")), base64.b64decode(str(get(inline, "data") or ""))
+    return str(get(inline, "mime_type")), b64decode(get(inline, "data"))
+
+
+def b64decode(data: Any) -> bytes:
+    """Google's JSON accepts bytes in standard and URL-safe base64 (the SDK sends URL-safe)."""
+    text = str(data or "").replace("-", "+").replace("_", "/")
+    return base64.b64decode(text + "=" * (-len(text) % 4), validate=True)

@@ -65,6 +65,15 @@ def camel(name: str) -> str:
     return head + "".join(word[:1].upper() + word[1:] for word in rest)
 
 
+def camel_keys(value: Any) -> Any:
+    """`value` with every dict key in camelCase, recursively (to compare what the SDK sent)."""
+    if isinstance(value, dict):
+        return {camel(k): camel_keys(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [camel_keys(v) for v in value]
+    return value
+
+
 def get(obj: Any, *names: str, default: Any = None) -> Any:
     """Read a field sent either camelCase or snake_case (the SDK mixes both)."""
     if not isinstance(obj, dict):

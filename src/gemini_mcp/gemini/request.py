@@ -11,9 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from gemini_mcp.gemini.models import Task, plan_thinking, resolve_model
+from gemini_mcp.server.media_input import MediaInput
 
 if TYPE_CHECKING:
     from google.genai import types
+
+    from gemini_mcp.server.toolkit import Call
 
 
 class TextPart(BaseModel):
@@ -21,6 +24,10 @@ class TextPart(BaseModel):
 
     model_config = {"extra": "forbid"}
     text: Annotated[str, Field(description="Text of this part.")]
+
+
+class MediaPart(MediaInput):
+    """A part of a message: media (exactly one of path, url, data, file_uri)."""
 
 
 class Message(BaseModel):
@@ -31,7 +38,22 @@ class Message(BaseModel):
         Literal["user", "model"],
         Field(description="'user' for the caller's turns, 'model' for earlier answers of the model."),
     ] = "user"
-    parts: Annotated[list[TextPart], Field(min_length=1, description="The parts of this turn, in order.")]
+    parts: Annotated[
+        list[TextPart | MediaPart],
+        Field(
+            min_length=1,
+            description="The parts of this turn, in order: {'text': ...} or media {'path'|'url'|'data'|'file_uri': "
+            "..., 'mime_type'?: ...}.",
+        ),
+    ]
+
+
+MEDIA_DESCRIPTION = (
+    "Images, PDFs, audio or video for the model to read with the prompt (added to the last user turn). Each "
+    "item gives exactly one of: `path` (a local file inside the allowed folders), `url` (http(s), or a "
+    "YouTube link), `data` (base64, with `mime_type`), or `file_uri` (a Gemini Files API URI, or a "
+    "gemini://media/... URI of media this server generated). Large files are uploaded automatically."
+)
 
 
 class PromptFields(BaseModel):
@@ -52,6 +74,7 @@ class PromptFields(BaseModel):
             min_length=1,
         ),
     ] = None
+    media: Annotated[list[MediaInput] | None, Field(description=MEDIA_DESCRIPTION, max_length=50)] = None
     system_instruction: Annotated[
         str | None,
         Field(description="Standing instructions for the model (persona, rules, output style)."),
@@ -118,19 +141,33 @@ def resolve_text_model(model: str | None) -> str:
     return resolve_model(model, Task.TEXT)
 
 
-def to_contents(request: PromptFields) -> list[types.Content]:
+async def build_contents(request: PromptFields, call: Call) -> list[types.Content]:
+    """The request as google-genai Contents, with media loaded (inline or uploaded) and confined."""
     from google.genai import types
 
+    from gemini_mcp.gemini.parts import media_part, parts_of
+
     if request.prompt is not None:
-        return [types.Content(role="user", parts=[types.Part(text=request.prompt)])]
+        parts = await parts_of(request.prompt, request.media, call, field="media")
+        return [types.Content(role="user", parts=parts)]
     assert request.contents is not None
-    return [
-        types.Content(role=message.role, parts=[types.Part(text=part.text) for part in message.parts])
-        for message in request.contents
-    ]
+    contents: list[types.Content] = []
+    for i, message in enumerate(request.contents):
+        parts = []
+        for j, part in enumerate(message.parts):
+            if isinstance(part, TextPart):
+                parts.append(types.Part(text=part.text))
+            else:
+                parts.append(await media_part(part, call, field=f"contents[{i}].parts[{j}]"))
+        contents.append(types.Content(role=message.role, parts=parts))
+    if request.media:
+        extra = await parts_of(None, request.media, call, field="media")
+        last = contents[-1]
+        last.parts = [*extra, *(last.parts or [])]
+    return contents
 
 
-def build_config(request: TextRequest, model: str, notes: list[str], **extra: Any) -> types.GenerateContentConfig:
+def build_config(request: SamplingFields, model: str, notes: list[str], **extra: Any) -> types.GenerateContentConfig:
     """The GenerateContentConfig for `request` on `model`; appends to `notes` what we decided for the caller."""
     from google.genai import types
 
@@ -138,7 +175,7 @@ def build_config(request: TextRequest, model: str, notes: list[str], **extra: An
     if plan.note:
         notes.append(plan.note)
     return types.GenerateContentConfig(
-        system_instruction=request.system_instruction,
+        system_instruction=extra.pop("system_instruction", getattr(request, "system_instruction", None)),
         temperature=request.temperature,
         top_p=request.top_p,
         top_k=request.top_k,

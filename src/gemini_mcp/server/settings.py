@@ -69,6 +69,12 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         meaning="largest download from a media URL, in MB",
         default="100",
     ),
+    EnvVar(
+        name="GEMINI_MCP_UPLOAD_ABOVE_MB",
+        meaning="media inputs larger than this go through the Files API instead of inline (Gemini caps "
+        "inline requests at 20 MB)",
+        default="15",
+    ),
     EnvVar(name="GEMINI_MCP_URL_TIMEOUT", meaning="seconds a media URL download may take", default="60"),
     EnvVar(
         name="GEMINI_MCP_ALLOW_PRIVATE_URLS",
@@ -117,6 +123,7 @@ class Settings(BaseModel):
     output_max_mb: float = Field(default=2048, gt=0)
     output_max_age_hours: float = Field(default=168, gt=0)
     media_max_mb: float = Field(default=2048, gt=0)
+    upload_above_mb: float = Field(default=15, ge=0)
     url_max_mb: float = Field(default=100, gt=0)
     url_timeout_s: float = Field(default=60, gt=0)
     allow_private_urls: bool = False
@@ -156,7 +163,7 @@ class Settings(BaseModel):
             output_max_age_hours="GEMINI_MCP_OUTPUT_MAX_AGE_HOURS",
         )
         _copy(env, values, media_max_mb="GEMINI_MCP_MEDIA_MAX_MB", url_max_mb="GEMINI_MCP_URL_MAX_MB")
-        _copy(env, values, url_timeout_s="GEMINI_MCP_URL_TIMEOUT")
+        _copy(env, values, url_timeout_s="GEMINI_MCP_URL_TIMEOUT", upload_above_mb="GEMINI_MCP_UPLOAD_ABOVE_MB")
         values["allow_private_urls"] = env.get("GEMINI_MCP_ALLOW_PRIVATE_URLS", "").strip().lower() in _TRUE
         values["stateless"] = env.get("GEMINI_MCP_STATELESS", "").strip().lower() in _TRUE
         _copy(env, values, max_concurrency="GEMINI_MCP_MAX_CONCURRENCY", retries="GEMINI_MCP_RETRIES")

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger("gemini_mcp.tools")
 
 InputT = TypeVar("InputT", bound=BaseModel)
+SharedT = TypeVar("SharedT")
 
 
 class ToolInput(BaseModel):
@@ -56,6 +57,13 @@ class Services:
     gemini: GeminiClient
     media: MediaStore
     specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
+    _shared: dict[str, Any] = field(default_factory=dict)
+
+    def shared(self, key: str, factory: Callable[[], SharedT]) -> SharedT:
+        """A per-server object of a tool family (chat store, live sessions), created on first use."""
+        if key not in self._shared:
+            self._shared[key] = factory()
+        return self._shared[key]  # type: ignore[no-any-return]
 
 
 @dataclass
@@ -81,19 +89,40 @@ class Call:
 
     @property
     def wants_progress(self) -> bool:
-        """Whether the client sent a progress token with this request."""
+        """Whether the client asked for progress on this request (sent a progress token)."""
         if self.mcp is None:
             return False
         try:
-            meta = self.mcp.request_context.meta
+            context = self.mcp.request_context
         except ValueError:
             return False
-        return bool(meta) and (meta.get("progress_token") or meta.get("progressToken")) is not None  # type: ignore[union-attr]
+        return _progress_requested(context)
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Report progress; a no-op when the client asked for none."""
         if self.mcp is not None and self.wants_progress:
             await self.mcp.report_progress(progress, total, message)
+
+
+def _progress_requested(context: Any) -> bool:
+    """The token is in `_meta` on JSON-RPC transports; the in-memory (2026) dispatcher keeps the caller's
+    callback on the request's outbound channel instead, so look there too."""
+    meta = context.meta or {}
+    if meta.get("progress_token") is not None or meta.get("progressToken") is not None:
+        return True
+    params_meta = (context.params or {}).get("_meta") or {}
+    if isinstance(params_meta, dict) and params_meta.get("progressToken") is not None:
+        return True
+    outbound = getattr(context.session, "_request_outbound", None)
+    for _ in range(4):  # runners wrap the channel (`_inner`)
+        if outbound is None:
+            return False
+        if any(
+            getattr(outbound, name, None) is not None for name in ("_on_progress", "_progress_token", "progress_token")
+        ):
+            return True
+        outbound = getattr(outbound, "_inner", None)
+    return False
 
 
 Handler = Callable[[Any, Call], Awaitable[CallToolResult]]

@@ -9,7 +9,8 @@ from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gemini_mcp.gemini.errors import UserInputError
-from gemini_mcp.gemini.request import PromptFields, TextRequest, build_config, resolve_text_model, to_contents
+from gemini_mcp.gemini.generate import generate
+from gemini_mcp.gemini.request import PromptFields, TextRequest, build_config, build_contents, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
 from gemini_mcp.gemini.schema import check_schema, to_json_schema, validate_value
 from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
@@ -24,19 +25,86 @@ _COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempoten
 class GenerateTextInput(ToolInput, TextRequest):
     """Arguments of generate_text."""
 
+    url_context: Annotated[
+        bool,
+        Field(description="Let Gemini read the web pages whose URLs appear in the prompt (URL context tool)."),
+    ] = False
+    code_execution: Annotated[
+        bool,
+        Field(
+            description="Let Gemini write and run Python to compute the answer; the code and its output are returned."
+        ),
+    ] = False
+
+
+class CodeRun(ToolOutput):
+    language: Annotated[str | None, Field(description="Language of the code Gemini ran (PYTHON).")] = None
+    code: Annotated[str | None, Field(description="The code Gemini wrote and ran.")] = None
+    outcome: Annotated[str | None, Field(description="OUTCOME_OK, OUTCOME_FAILED or OUTCOME_DEADLINE_EXCEEDED.")] = None
+    output: Annotated[str | None, Field(description="What the code printed.")] = None
+
+
+class UrlRead(ToolOutput):
+    url: Annotated[str, Field(description="A URL Gemini tried to read.")]
+    status: Annotated[str | None, Field(description="Whether it could be read (URL_RETRIEVAL_STATUS_...).")] = None
+
 
 class GenerateTextOutput(ToolOutput, GenerationInfo):
     text: Annotated[str, Field(description="The model's answer.")]
+    code_runs: Annotated[list[CodeRun] | None, Field(description="Code Gemini executed (code_execution).")] = None
+    urls_read: Annotated[list[UrlRead] | None, Field(description="Pages Gemini read (url_context).")] = None
 
 
 async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
+    from google.genai import types
+
     call.model = model = resolve_text_model(args.model)
-    config = build_config(args, model, call.notes)
-    client = await call.client()
-    response = await client.aio.models.generate_content(model=model, contents=to_contents(args), config=config)
+    tools = []
+    if args.url_context:
+        tools.append(types.Tool(url_context=types.UrlContext()))
+    if args.code_execution:
+        tools.append(types.Tool(code_execution=types.ToolCodeExecution()))
+    config = build_config(args, model, call.notes, tools=tools or None)
+    response = await generate(call, model, await build_contents(args, call), config)
     text = text_of(response)
-    output = GenerateTextOutput(text=text, **info_of(response, model, call.notes).model_dump())
-    return structured_result(output, text=text)
+    output = GenerateTextOutput(
+        text=text,
+        code_runs=_code_runs(response),
+        urls_read=_urls_read(response),
+        **info_of(response, model, call.notes).model_dump(),
+    )
+    blocks = [TextContent(type="text", text=text)]
+    for run in output.code_runs or []:
+        blocks.append(
+            TextContent(type="text", text=f"```python\n{run.code}\n```\nOutput ({run.outcome}):\n{run.output}")
+        )
+    return structured_result(output, blocks)
+
+
+def _code_runs(response: Any) -> list[CodeRun] | None:
+    runs: list[CodeRun] = []
+    parts = response.candidates[0].content.parts if response.candidates and response.candidates[0].content else None
+    for part in parts or []:
+        if part.executable_code is not None:
+            language = part.executable_code.language
+            runs.append(CodeRun(language=str(getattr(language, "value", language)), code=part.executable_code.code))
+        elif part.code_execution_result is not None:
+            if not runs:
+                runs.append(CodeRun())
+            outcome = part.code_execution_result.outcome
+            runs[-1].outcome = str(getattr(outcome, "value", outcome))
+            runs[-1].output = part.code_execution_result.output
+    return runs or None
+
+
+def _urls_read(response: Any) -> list[UrlRead] | None:
+    if not response.candidates or response.candidates[0].url_context_metadata is None:
+        return None
+    found = response.candidates[0].url_context_metadata.url_metadata or []
+    return [
+        UrlRead(url=m.retrieved_url or "", status=str(getattr(m.url_retrieval_status, "value", m.url_retrieval_status)))
+        for m in found
+    ] or None
 
 
 # --- generate_json -------------------------------------------------------------------------------------
@@ -67,8 +135,7 @@ async def generate_json(args: GenerateJsonInput, call: Call) -> CallToolResult:
     config = build_config(
         args, model, call.notes, response_mime_type="application/json", **{schema_field: args.response_schema}
     )
-    client = await call.client()
-    response = await client.aio.models.generate_content(model=model, contents=to_contents(args), config=config)
+    response = await generate(call, model, await build_contents(args, call), config)
     text = text_of(response)
     try:
         data = json.loads(text)
@@ -108,7 +175,8 @@ async def count_tokens(args: CountTokensInput, call: Call) -> CallToolResult:
     if args.system_instruction and call.settings.backend == "vertex":
         # The Developer API's countTokens takes no system instruction; Vertex counts it.
         config = types.CountTokensConfig(system_instruction=args.system_instruction)
-    response = await client.aio.models.count_tokens(model=model, contents=to_contents(args), config=config)
+    contents = await build_contents(args, call)
+    response = await client.aio.models.count_tokens(model=model, contents=contents, config=config)
     output = CountTokensOutput(model=model, total_tokens=response.total_tokens or 0)
     return structured_result(output, text=f"{output.total_tokens} tokens ({model})")
 
@@ -119,9 +187,11 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Generate text with Gemini",
         description=(
             "Ask Gemini to write, answer, summarise, translate, proofread, reason or code. Give `prompt` (or "
-            "`contents` for a conversation) and optionally `system_instruction`, sampling settings and "
-            "`model` ('flash' default; 'pro' for hard reasoning). Returns the answer as text, plus the model, "
-            "finish reason and token usage in structured content."
+            "`contents` for a conversation), optionally `media` (images, PDFs, audio, video by path, URL, "
+            "base64 or file URI), `system_instruction`, sampling settings and `model` ('flash' default; 'pro' "
+            "for hard reasoning). `url_context` lets it read URLs in the prompt; `code_execution` lets it run "
+            "Python. Returns the answer as text, plus the model, finish reason and token usage in structured "
+            "content. With a progress token the answer streams in progress messages."
         ),
         input_model=GenerateTextInput,
         output_model=GenerateTextOutput,

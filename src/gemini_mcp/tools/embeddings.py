@@ -1,0 +1,112 @@
+"""embed_text: embedding vectors for one or many texts."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Annotated, Any, Literal
+
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+BATCH = 100  # the API's limit of texts per batchEmbedContents
+TEXT_SUMMARY_LIMIT = 20_000  # values; above this the text content is a summary and the vectors stay structured
+
+TaskType = Literal[
+    "RETRIEVAL_QUERY",
+    "RETRIEVAL_DOCUMENT",
+    "SEMANTIC_SIMILARITY",
+    "CLASSIFICATION",
+    "CLUSTERING",
+    "QUESTION_ANSWERING",
+    "FACT_VERIFICATION",
+    "CODE_RETRIEVAL_QUERY",
+]
+
+
+class EmbedTextInput(ToolInput):
+    """Arguments of embed_text."""
+
+    texts: Annotated[
+        list[Annotated[str, Field(min_length=1)]],
+        Field(min_length=1, max_length=1000, description="The texts to embed (one vector each, same order)."),
+    ]
+    task_type: Annotated[
+        TaskType | None,
+        Field(
+            description="What the vectors are for: RETRIEVAL_DOCUMENT for texts to search in, RETRIEVAL_QUERY for "
+            "search queries, SEMANTIC_SIMILARITY, CLASSIFICATION, CLUSTERING, QUESTION_ANSWERING, "
+            "FACT_VERIFICATION, CODE_RETRIEVAL_QUERY."
+        ),
+    ] = None
+    output_dimensionality: Annotated[
+        int | None,
+        Field(ge=1, le=3072, description="Vector size (e.g. 768, 1536, 3072 for gemini-embedding-001). Default: full."),
+    ] = None
+    normalize: Annotated[
+        bool, Field(description="Scale each vector to length 1 (recommended when output_dimensionality is reduced).")
+    ] = True
+    model: Annotated[str | None, Field(description="Embedding model. Default: gemini-embedding-001.")] = None
+
+
+class Embedding(ToolOutput):
+    index: Annotated[int, Field(description="Position of the text in `texts`.")]
+    values: Annotated[list[float], Field(description="The vector.")]
+
+
+class EmbedTextOutput(ToolOutput):
+    model: Annotated[str, Field(description="The embedding model used.")]
+    dimensions: Annotated[int, Field(description="Length of each vector.")]
+    embeddings: Annotated[list[Embedding], Field(description="One vector per text, in order.")]
+
+
+def _normalized(values: list[float]) -> list[float]:
+    norm = math.sqrt(sum(v * v for v in values))
+    return [v / norm for v in values] if norm else values
+
+
+async def embed_text(args: EmbedTextInput, call: Call) -> CallToolResult:
+    from google.genai import types
+
+    call.model = model = resolve_model(args.model, Task.EMBEDDING)
+    client = await call.client()
+    config = types.EmbedContentConfig(task_type=args.task_type, output_dimensionality=args.output_dimensionality)
+    embeddings: list[Embedding] = []
+    for start in range(0, len(args.texts), BATCH):
+        batch = args.texts[start : start + BATCH]
+        response = await client.aio.models.embed_content(model=model, contents=batch, config=config)
+        for offset, embedding in enumerate(response.embeddings or []):
+            values = list(embedding.values or [])
+            embeddings.append(Embedding(index=start + offset, values=_normalized(values) if args.normalize else values))
+    dimensions = len(embeddings[0].values) if embeddings else 0
+    output = EmbedTextOutput(model=model, dimensions=dimensions, embeddings=embeddings)
+    if dimensions * len(embeddings) <= TEXT_SUMMARY_LIMIT:
+        text = json.dumps(output.model_dump(mode="json"))
+    else:
+        text = (
+            f"{len(embeddings)} embeddings of {dimensions} dimensions ({model}); the vectors are in structured content"
+        )
+    return structured_result(output, text=text)
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="embed_text",
+        title="Embed text as vectors",
+        description=(
+            "Turn one or many texts into embedding vectors for semantic search, clustering, classification or "
+            "similarity. Set `task_type` (RETRIEVAL_DOCUMENT for corpus texts, RETRIEVAL_QUERY for queries, "
+            "SEMANTIC_SIMILARITY, ...) and optionally `output_dimensionality`. Returns the vectors in order as "
+            "structured content."
+        ),
+        input_model=EmbedTextInput,
+        output_model=EmbedTextOutput,
+        handler=embed_text,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True
+        ),
+    ),
+]

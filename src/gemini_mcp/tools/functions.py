@@ -1,0 +1,195 @@
+"""plan_function_calls: which of the agent's functions Gemini wants called, with what arguments.
+
+The agent declares functions (name, description, JSON-schema parameters) and asks; Gemini answers with
+calls. The agent runs them itself and, to get the final answer, calls again with `results`.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import Annotated, Any, Literal
+
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.gemini.generate import generate
+from gemini_mcp.gemini.request import TextRequest, build_config, build_contents, resolve_text_model
+from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.schema import check_schema
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
+
+
+class FunctionDeclaration(BaseModel):
+    """A function the model may ask to call."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[
+        str,
+        Field(description="Function name: starts with a letter or _, then letters, digits, _ . : - (max 64)."),
+    ]
+    description: Annotated[str, Field(description="What the function does and when to use it (the model reads this).")]
+    parameters: Annotated[
+        dict[str, Any] | None,
+        Field(
+            description="JSON Schema of the arguments, an object schema: {'type': 'object', 'properties': {...}, "
+            "'required': [...]} (Gemini's OBJECT/STRING form also works). Omit for no arguments."
+        ),
+    ] = None
+
+
+class FunctionResult(BaseModel):
+    """The result of a call you ran, to send back for the final answer."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: Annotated[str, Field(description="Name of the function that was called.")]
+    args: Annotated[
+        dict[str, Any], Field(description="The arguments it was called with (from the earlier result).")
+    ] = {}
+    id: Annotated[str | None, Field(description="The call's id from the earlier result, if it had one.")] = None
+    response: Annotated[dict[str, Any], Field(description="What the function returned, as a JSON object.")]
+
+
+class PlanFunctionCallsInput(ToolInput, TextRequest):
+    """Arguments of plan_function_calls."""
+
+    functions: Annotated[
+        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="The functions the model may call.")
+    ]
+    mode: Annotated[
+        Literal["AUTO", "ANY", "NONE"],
+        Field(description="AUTO: the model decides; ANY: it must call at least one function; NONE: it must not."),
+    ] = "AUTO"
+    allowed_function_names: Annotated[
+        list[str] | None, Field(description="With mode ANY: only these functions may be called.")
+    ] = None
+    results: Annotated[
+        list[FunctionResult] | None,
+        Field(
+            description="Results of the calls from the previous step, to get the model's final answer. Repeat the "
+            "same prompt/contents and functions."
+        ),
+    ] = None
+
+
+class FunctionCall(ToolOutput):
+    name: Annotated[str, Field(description="Function to call.")]
+    args: Annotated[dict[str, Any], Field(description="Arguments, matching the declared parameters.")]
+    id: Annotated[str, Field(description="Call id; pass it back in `results`.")]
+
+
+class PlanFunctionCallsOutput(ToolOutput, GenerationInfo):
+    calls: Annotated[list[FunctionCall], Field(description="Calls the model wants, in order (may be several).")]
+    text: Annotated[str | None, Field(description="Text the model wrote (the final answer when no calls).")] = None
+
+
+def check_declarations(functions: list[FunctionDeclaration]) -> None:
+    seen: set[str] = set()
+    for index, function in enumerate(functions):
+        where = f"functions[{index}]"
+        if not _NAME.match(function.name):
+            raise UserInputError(
+                f"{where}.name: '{function.name}' is not a valid function name: start with a letter or _, then use "
+                "letters, digits, _ . : - (at most 64 characters)"
+            )
+        if function.name in seen:
+            raise UserInputError(f"{where}.name: '{function.name}' is declared twice; names must be unique")
+        seen.add(function.name)
+        if function.parameters is not None:
+            check_schema(function.parameters, f"{where}.parameters")
+            kind = str(function.parameters.get("type", "")).lower()
+            if kind != "object":
+                raise UserInputError(
+                    f"{where}.parameters: must be an object schema ({{'type': 'object', 'properties': {{...}}}}), "
+                    f"not '{function.parameters.get('type')}'"
+                )
+
+
+async def plan_function_calls(args: PlanFunctionCallsInput, call: Call) -> CallToolResult:
+    from google.genai import types
+
+    check_declarations(args.functions)
+    names = {f.name for f in args.functions}
+    for index, name in enumerate(args.allowed_function_names or []):
+        if name not in names:
+            raise UserInputError(f"allowed_function_names[{index}]: '{name}' is not one of the declared functions")
+    call.model = model = resolve_text_model(args.model)
+    declarations = []
+    for function in args.functions:
+        declaration = types.FunctionDeclaration(name=function.name, description=function.description)
+        if function.parameters is not None:
+            if check_schema(function.parameters, "parameters") == "gemini":
+                declaration.parameters = types.Schema.model_validate(function.parameters)
+            else:
+                declaration.parameters_json_schema = function.parameters
+        declarations.append(declaration)
+    config = build_config(
+        args,
+        model,
+        call.notes,
+        tools=[types.Tool(function_declarations=declarations)],
+        tool_config=types.ToolConfig(
+            function_calling_config=types.FunctionCallingConfig(
+                mode=types.FunctionCallingConfigMode(args.mode), allowed_function_names=args.allowed_function_names
+            )
+        ),
+        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+    )
+    contents = await build_contents(args, call)
+    if args.results:
+        contents.append(
+            types.Content(
+                role="model",
+                parts=[
+                    types.Part(function_call=types.FunctionCall(name=r.name, args=r.args, id=r.id))
+                    for r in args.results
+                ],
+            )
+        )
+        contents.append(
+            types.Content(
+                role="user",
+                parts=[
+                    types.Part(function_response=types.FunctionResponse(name=r.name, response=r.response, id=r.id))
+                    for r in args.results
+                ],
+            )
+        )
+    response = await generate(call, model, contents, config)
+    calls = [
+        FunctionCall(name=fc.name or "", args=dict(fc.args or {}), id=fc.id or f"call-{secrets.token_hex(4)}")
+        for fc in response.function_calls or []
+    ]
+    text = None if calls else text_of(response)
+    if calls and response.candidates and response.candidates[0].content:
+        text = "".join(p.text for p in response.candidates[0].content.parts or [] if p.text and not p.thought) or None
+    output = PlanFunctionCallsOutput(calls=calls, text=text, **info_of(response, model, call.notes).model_dump())
+    if calls:
+        summary = "\n".join(f"call {c.name}({c.args}) id={c.id}" for c in calls)
+        summary += "\nRun these, then call plan_function_calls again with `results` for the final answer."
+    else:
+        summary = text or ""
+    return structured_result(output, text=summary)
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="plan_function_calls",
+        title="Plan function calls with Gemini",
+        description=(
+            "Give Gemini your functions (name, description, JSON-schema parameters) and a prompt; it returns the "
+            "calls it wants (name, args, id) in structured content — it does not run them. Run them yourself, "
+            "then call again with the same prompt, functions and `results` to get the final answer. `mode` ANY "
+            "forces a call, NONE forbids calls."
+        ),
+        input_model=PlanFunctionCallsInput,
+        output_model=PlanFunctionCallsOutput,
+        handler=plan_function_calls,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+]

@@ -1,0 +1,71 @@
+"""analyze_media: ask a question about images, PDFs, audio or video."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from mcp_types import CallToolResult, ToolAnnotations
+from pydantic import Field
+
+from gemini_mcp.gemini.generate import generate
+from gemini_mcp.gemini.parts import parts_of
+from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
+from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.server.media_input import MediaInput
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+
+class AnalyzeMediaInput(ToolInput, ModelField, SamplingFields):
+    """Arguments of analyze_media."""
+
+    question: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="What to do with the media: 'Describe this image', 'Summarise this PDF in 5 bullets', "
+            "'Transcribe this audio', 'What happens at 0:45 in this video?'.",
+        ),
+    ]
+    media: Annotated[list[MediaInput], Field(min_length=1, max_length=50, description=MEDIA_DESCRIPTION)]
+    system_instruction: Annotated[
+        str | None, Field(description="Standing instructions (persona, output format, language).")
+    ] = None
+
+
+class AnalyzeMediaOutput(ToolOutput, GenerationInfo):
+    text: Annotated[str, Field(description="The model's answer about the media.")]
+    media_count: Annotated[int, Field(description="How many media items were sent.")]
+
+
+async def analyze_media(args: AnalyzeMediaInput, call: Call) -> CallToolResult:
+    from google.genai import types
+
+    call.model = model = resolve_text_model(args.model)
+    parts = await parts_of(args.question, args.media, call, field="media")
+    config = build_config(args, model, call.notes)
+    response = await generate(call, model, [types.Content(role="user", parts=parts)], config)
+    text = text_of(response)
+    output = AnalyzeMediaOutput(
+        text=text, media_count=len(args.media), **info_of(response, model, call.notes).model_dump()
+    )
+    return structured_result(output, text=text)
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="analyze_media",
+        title="Analyze images, PDFs, audio or video",
+        description=(
+            "Ask Gemini about media: describe or compare images, read and summarise PDFs, transcribe or "
+            "summarise audio, answer questions about a video (local files, URLs, YouTube links, base64, or "
+            "files this server generated). Give `question` and one or more `media` items; large files are "
+            "uploaded to the Gemini Files API automatically. Returns the answer as text."
+        ),
+        input_model=AnalyzeMediaInput,
+        output_model=AnalyzeMediaOutput,
+        handler=analyze_media,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+]
