@@ -55,7 +55,10 @@ class MediaInput(BaseModel):
     data: Annotated[str | None, Field(description="Base64-encoded bytes of the media (give mime_type too).")] = None
     file_uri: Annotated[
         str | None,
-        Field(description="URI of a file already uploaded to the Gemini Files API (e.g. from an earlier result)."),
+        Field(
+            description="URI of a file uploaded to the Gemini Files API, or the gemini://media/<id> URI of media "
+            "this server generated (to edit or reuse it)."
+        ),
     ] = None
     mime_type: Annotated[
         str | None,
@@ -264,7 +267,29 @@ async def load_media(item: MediaInput, call: Call, *, field: str = "media") -> L
         return await _load_url(item, call, field)
     if item.data:
         return _load_base64(item, call, field)
+    if (item.file_uri or "").startswith(GENERATED_PREFIX):
+        return await _load_generated(item, call, field)
     return _remote_file(item, field)
+
+
+GENERATED_PREFIX = "gemini://media/"
+
+
+async def _load_generated(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+    """Media this server generated earlier (its resource URI), so agents chain generate → edit without bytes."""
+    uri = item.file_uri or ""
+    media_id = call.media.id_from_uri(uri) or ""
+    found = await call.media.read(media_id)
+    if found is None:
+        raise UserInputError(
+            f"{field}.file_uri: {uri} is not (or no longer) in this server's media store; media are kept for "
+            "GEMINI_MCP_OUTPUT_MAX_AGE_HOURS. Generate it again or pass the file by path"
+        )
+    data, _ = found
+    path = await anyio.to_thread.run_sync(call.media.path_of, media_id)
+    name = path.name if path else media_id
+    mime = detect_mime(data, field=f"{field}.file_uri", name=name, declared=item.mime_type)
+    return LoadedMedia(mime_type=mime, data=data, name=name, source=item.source)
 
 
 def is_youtube(url: str) -> bool:

@@ -1,0 +1,198 @@
+"""Speech: generate_speech (one voice or a two-speaker dialogue) and list_voices.
+
+The TTS model returns raw 16-bit PCM (mono, 24 kHz, no header); it is wrapped in a WAV container from the
+MIME type's parameters before it is saved and returned as `audio/wav`.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import StrEnum
+from typing import Annotated, Any
+
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
+from pydantic import BaseModel, ConfigDict, Field
+
+from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.response import EmptyAnswer, text_of
+from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES
+from gemini_mcp.server.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
+from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+Voice = StrEnum("Voice", {name: name for name in VOICES})  # type: ignore[misc]
+_VOICE_DESCRIPTION = "Prebuilt voice: " + ", ".join(f"{name} ({style})" for name, style in VOICES.items()) + "."
+
+
+class Speaker(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    speaker: Annotated[
+        str, Field(min_length=1, description="Speaker name as written in the script ('Joe' for lines 'Joe: ...').")
+    ]
+    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION)]
+
+
+class GenerateSpeechInput(ToolInput):
+    """Arguments of generate_speech."""
+
+    text: Annotated[
+        str,
+        Field(
+            min_length=1,
+            description="What to say. For two speakers, a script with one line per turn: 'Joe: Hi!\\nJane: Hello.'",
+        ),
+    ]
+    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION + " Ignored when `speakers` is given.")] = Voice(
+        DEFAULT_VOICE
+    )
+    style: Annotated[
+        str | None,
+        Field(description="How to say it, e.g. 'Say cheerfully', 'Read slowly, like a bedtime story'."),
+    ] = None
+    speakers: Annotated[
+        list[Speaker] | None,
+        Field(description="Two-speaker mode: exactly two {speaker, voice} entries whose names the script uses."),
+    ] = None
+    model: Annotated[str | None, Field(description="TTS model (default 'gemini-2.5-flash-preview-tts').")] = None
+    output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
+
+
+class SpeechOutput(ToolOutput):
+    model: str
+    audio: Annotated[SavedMedia, Field(description="The saved WAV file.")]
+    duration_s: Annotated[float, Field(description="Length of the audio in seconds.")]
+    sample_rate: Annotated[int, Field(description="Samples per second (24000).")]
+    voices: Annotated[list[str], Field(description="Voices used.")]
+    notes: list[str] | None = None
+
+
+def _check_speakers(args: GenerateSpeechInput) -> None:
+    speakers = args.speakers or []
+    if len(speakers) != 2:
+        raise UserInputError(
+            f"speakers: two-speaker mode takes exactly 2 entries, got {len(speakers)}; for one voice leave "
+            "`speakers` out and set `voice`"
+        )
+    names = [s.speaker for s in speakers]
+    if names[0] == names[1]:
+        raise UserInputError("speakers: the two speaker names must differ")
+    for name in names:
+        if not re.search(rf"(^|\n)\s*{re.escape(name)}\s*:", args.text):
+            raise UserInputError(
+                f"speakers: the script never gives '{name}' a line; write turns as '{name}: ...' on their own lines"
+            )
+
+
+async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResult:
+    from google.genai import types
+
+    call.model = model = resolve_model(args.model, Task.SPEECH)
+    if args.speakers is not None:
+        _check_speakers(args)
+        voices = [s.voice.value for s in args.speakers]
+        speech_config = types.SpeechConfig(
+            multi_speaker_voice_config=types.MultiSpeakerVoiceConfig(
+                speaker_voice_configs=[
+                    types.SpeakerVoiceConfig(
+                        speaker=s.speaker,
+                        voice_config=types.VoiceConfig(
+                            prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=s.voice.value)
+                        ),
+                    )
+                    for s in args.speakers
+                ]
+            )
+        )
+    else:
+        voices = [args.voice.value]
+        speech_config = types.SpeechConfig(
+            voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=args.voice.value))
+        )
+    text = f"{args.style}: {args.text}" if args.style else args.text
+    client = await call.client()
+    response = await client.aio.models.generate_content(
+        model=model,
+        contents=text,
+        config=types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech_config),
+    )
+    candidate = response.candidates[0] if response.candidates else None
+    parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
+    audio = [p.inline_data for p in parts if p.inline_data is not None and p.inline_data.data]
+    if not audio:
+        text_of(response)  # raises with the block/finish reason when there is one
+        raise EmptyAnswer(f"{model} returned no audio; retry or shorten the text")
+    mime = audio[0].mime_type or "audio/L16;codec=pcm;rate=24000"
+    pcm = b"".join(blob.data or b"" for blob in audio)
+    fmt = pcm_format(mime)
+    if is_raw_pcm(mime):
+        wav = pcm_to_wav(pcm, fmt)
+        duration = wav_duration_s(len(pcm), fmt)
+    elif mime.startswith("audio/wav"):
+        wav, duration = pcm, 0.0
+    else:
+        raise EmptyAnswer(f"{model} returned audio as {mime}, which this server cannot convert to WAV")
+    saved = await call.media.save(wav, mime_type="audio/wav", kind="speech", hint=args.text[:40])
+    output = SpeechOutput(
+        model=model,
+        audio=saved,
+        duration_s=round(duration, 3),
+        sample_rate=fmt.rate,
+        voices=voices,
+        notes=call.notes or None,
+    )
+    blocks = call.media.content_for(saved, wav, args.output, description=args.text[:80])
+    blocks.append(
+        TextContent(type="text", text=f"{duration:.1f} s of speech ({', '.join(voices)}), saved: {saved.path}")
+    )
+    return structured_result(output, blocks)
+
+
+# --- list_voices ---------------------------------------------------------------------------------------
+class ListVoicesInput(ToolInput):
+    """list_voices takes no arguments."""
+
+
+class VoiceInfo(ToolOutput):
+    name: str
+    style: str
+
+
+class ListVoicesOutput(ToolOutput):
+    voices: Annotated[list[VoiceInfo], Field(description="Prebuilt voices for generate_speech.")]
+
+
+async def list_voices(args: ListVoicesInput, call: Call) -> CallToolResult:
+    output = ListVoicesOutput(voices=[VoiceInfo(name=name, style=style) for name, style in VOICES.items()])
+    return structured_result(output, text="\n".join(f"{v.name}: {v.style}" for v in output.voices))
+
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="generate_speech",
+        title="Text to speech",
+        description=(
+            "Turn text into natural speech (WAV, 24 kHz mono) with one of 30 prebuilt voices (see list_voices), "
+            "an optional `style` ('Say cheerfully'), or a two-speaker dialogue (`speakers`: exactly two "
+            "{speaker, voice}; script lines 'Name: ...'). Returns audio inline when small plus a resource link; "
+            "duration in structured content."
+        ),
+        input_model=GenerateSpeechInput,
+        output_model=SpeechOutput,
+        handler=generate_speech,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True
+        ),
+    ),
+    ToolSpec(
+        name="list_voices",
+        title="List speech voices",
+        description="List the prebuilt voices generate_speech offers, with the style of each.",
+        input_model=ListVoicesInput,
+        output_model=ListVoicesOutput,
+        handler=list_voices,
+        annotations=ToolAnnotations(
+            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+        ),
+    ),
+]
