@@ -17,6 +17,7 @@ from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
 from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
 from gemini_mcp.server.settings import Settings
+from gemini_mcp.server.tasks import VideoTasks
 from gemini_mcp.server.toolkit import Services, build_tools
 
 INSTRUCTIONS = """\
@@ -85,6 +86,7 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
         tools=build_tools(services.specs, services),
         lifespan=lifespan,
         log_level=settings.log_level,
+        extensions=[VideoTasks(services)],
     )
     server.services = services
 

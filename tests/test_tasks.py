@@ -1,0 +1,124 @@
+"""The tasks extension: a client that declares it gets a task handle for Veo and polls tasks/get."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, Literal
+
+import anyio
+import pytest
+from mcp import Client
+from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp_types import CallToolResult, Request, RequestParams, Result
+from pydantic import ConfigDict, Field
+
+from gemini_mcp.emulator import Emulator
+from gemini_mcp.emulator.handlers.video import video_of
+from gemini_mcp.server.app import build_server
+from gemini_mcp.server.settings import Settings
+from tests.conftest import FAKE_KEY
+
+pytestmark = pytest.mark.anyio
+VERTEX = {
+    "GOOGLE_GENAI_USE_VERTEXAI": "true",
+    "GEMINI_API_KEY": None,
+    "GOOGLE_API_KEY": FAKE_KEY,
+    "GEMINI_MCP_VIDEO_POLL_SECONDS": "0.05",
+}
+
+
+class TaskParams(RequestParams):
+    task_id: str = Field(alias="taskId")
+
+
+class GetTask(Request[TaskParams, Literal["tasks/get"]]):
+    method: Literal["tasks/get"] = "tasks/get"
+    params: TaskParams
+    name_param = "taskId"
+
+
+class TaskState(Result):
+    model_config = ConfigDict(extra="allow")
+    task_id: str = Field(alias="taskId")
+    status: str
+    status_message: str | None = Field(default=None, alias="statusMessage")
+    poll_interval_ms: int | None = Field(default=None, alias="pollIntervalMs")
+    result: dict[str, Any] | None = None
+
+
+class CreatedTask(TaskState):
+    result_type: Literal["task"] = Field(alias="resultType")
+
+
+class TasksClient(ClientExtension):
+    """A minimal requester: follows task handles by polling tasks/get until a terminal status."""
+
+    identifier = "io.modelcontextprotocol/tasks"
+
+    def __init__(self) -> None:
+        self.created: list[CreatedTask] = []
+        self.states: list[str] = []
+
+    def claims(self) -> list[ResultClaim[Any]]:
+        return [ResultClaim(result_type="task", model=CreatedTask, resolve=self.resolve)]
+
+    async def resolve(self, created: CreatedTask, ctx: ClaimContext) -> CallToolResult:
+        self.created.append(created)
+        while True:
+            state = await ctx.session.send_request(GetTask(params=TaskParams(taskId=created.task_id)), TaskState)
+            self.states.append(state.status)
+            if state.status == "completed":
+                assert state.result is not None
+                return CallToolResult.model_validate(state.result)
+            assert state.status == "working", state
+            await anyio.sleep((state.poll_interval_ms or 50) / 1000)
+
+
+def server_for(make_env: Callable[..., dict[str, str]]) -> Any:
+    return build_server(Settings.from_env(make_env(**VERTEX)))
+
+
+async def test_tasks_client_gets_a_task_and_later_the_same_result(
+    make_env: Callable[..., dict[str, str]], emulator: Emulator
+) -> None:
+    emulator.configure(operation_duration_s=0.4)
+    tasks = TasksClient()
+    async with Client(server_for(make_env), extensions=[tasks]) as client:
+        result = await client.call_tool("generate_video", {"prompt": "a kite over the beach"})
+    assert not result.is_error
+    [created] = tasks.created
+    assert created.task_id.startswith("veo.") and created.status == "working"
+    assert "working" in tasks.states and tasks.states[-1] == "completed"
+    name = result.structured_content["operation_name"]
+    with open(result.structured_content["videos"][0]["path"], "rb") as file:
+        assert file.read() == video_of(emulator.state.operations, name)
+
+
+async def test_any_server_instance_answers_tasks_get(
+    make_env: Callable[..., dict[str, str]], emulator: Emulator
+) -> None:
+    emulator.configure(operation_duration_s=0.2)
+    async with Client(server_for(make_env), extensions=[TasksClient()]) as first:
+        handle = await first.session.call_tool("generate_video", {"prompt": "a lighthouse"}, allow_claimed=True)
+    assert isinstance(handle, CreatedTask)
+    await anyio.sleep(0.3)
+    async with Client(server_for(make_env)) as second:  # a fresh process-equivalent: no shared memory
+        state = await second.session.send_request(GetTask(params=TaskParams(taskId=handle.task_id)), TaskState)
+    assert state.status == "completed" and state.result is not None
+    assert state.result["structuredContent"]["status"] == "done"
+
+
+async def test_clients_without_the_extension_get_an_ordinary_result(
+    make_env: Callable[..., dict[str, str]], emulator: Emulator
+) -> None:
+    emulator.configure(operation_duration_s=0.1)
+    async with Client(server_for(make_env)) as client:
+        result = await client.call_tool("generate_video", {"prompt": "plain"})
+    assert result.structured_content["status"] == "done"
+
+
+async def test_refusals_are_immediate_results_not_tasks(make_env: Callable[..., dict[str, str]]) -> None:
+    tasks = TasksClient()
+    async with Client(server_for(make_env), extensions=[tasks]) as client:
+        result = await client.call_tool("generate_video", {"prompt": "x", "aspect_ratio": "4:3"})
+    assert result.is_error and tasks.created == []
