@@ -14,6 +14,28 @@ from gemini_mcp.server.settings import Settings
 
 if TYPE_CHECKING:
     from google import genai
+    from google.genai import types
+
+
+RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
+
+
+def retry_options(settings: Settings) -> types.HttpRetryOptions:
+    """Retry transient failures only: timeouts, rate limits and server errors (never other 4xx).
+
+    Exponential backoff with jitter from `GEMINI_MCP_RETRY_DELAY` (doubling, at most 30 s); connection
+    errors and timeouts are retried by the SDK as well. `Retry-After` is honoured by the transport.
+    """
+    from google.genai import types
+
+    return types.HttpRetryOptions(
+        attempts=settings.retries,
+        initial_delay=settings.retry_delay_s,
+        max_delay=30.0,
+        exp_base=2.0,
+        jitter=settings.retry_delay_s,
+        http_status_codes=list(RETRY_STATUSES),
+    )
 
 
 class MissingCredentials(Exception):
@@ -47,11 +69,17 @@ class GeminiClient:
         from google import genai
         from google.genai import types
 
+        from gemini_mcp.gemini.transport import ResilientTransport
+
         s = self.settings
         http_options = types.HttpOptions(
             base_url=s.base_url,
             api_version=s.api_version,
             timeout=int(s.request_timeout_s * 1000),  # the SDK counts milliseconds
+            retry_options=retry_options(s),
+            async_client_args={
+                "transport": ResilientTransport(s.max_concurrency, attempts=s.retries, backoff_s=s.retry_delay_s)
+            },
         )
         api_key = s.api_key.get_secret_value() if s.api_key is not None else None
         if s.backend == "vertex":

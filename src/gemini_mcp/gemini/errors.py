@@ -43,26 +43,46 @@ class GeminiCallError(Exception):
         self.status = status
 
 
+TRANSIENT_CODES = frozenset({408, 429, 500, 502, 503, 504})
+
+
 def describe_failure(
-    exc: BaseException, *, model: str | None, key_variable: str | None, secrets: Iterable[str] = ()
+    exc: BaseException,
+    *,
+    model: str | None,
+    key_variable: str | None,
+    secrets: Iterable[str] = (),
+    attempts: int = 1,
 ) -> GeminiCallError | None:
-    """Map an exception raised by the SDK (or its HTTP layer) to a GeminiCallError, or None if unknown."""
+    """Map an exception raised by the SDK (or its HTTP layer) to a GeminiCallError, or None if unknown.
+
+    `attempts` is how many tries transient failures get (retries happen below, in the client).
+    """
     from google.genai import errors as genai_errors  # the SDK is loaded by now: a call just failed
 
+    tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
     if isinstance(exc, genai_errors.APIError):
         message = _describe_api_error(exc.code, exc.status, exc.message or "", model, key_variable)
+        if exc.code in TRANSIENT_CODES:
+            message += tries
         return GeminiCallError(redact(message, secrets), code=exc.code, status=exc.status)
     name = type(exc).__name__
     module = type(exc).__module__
     if module.startswith(("httpx", "httpx2", "aiohttp", "httpcore")) or isinstance(exc, TimeoutError):
         if "Timeout" in name or isinstance(exc, TimeoutError):
             return GeminiCallError(
-                "Gemini did not answer in time (request timeout, setting GEMINI_MCP_TIMEOUT). The service "
-                "may be busy: try again, or raise GEMINI_MCP_TIMEOUT for long generations"
+                f"Gemini did not answer in time (request timeout, setting GEMINI_MCP_TIMEOUT){tries}. The "
+                "service may be busy: try again, or raise GEMINI_MCP_TIMEOUT for long generations"
+            )
+        if "Protocol" in name or "Decoding" in name or "ReadError" in name:
+            return GeminiCallError(
+                f"The connection to the Gemini API broke off mid-answer ({name}){tries}: retry the call; if it "
+                "keeps happening, check proxies between this server and GOOGLE_GEMINI_BASE_URL / "
+                "GOOGLE_VERTEX_BASE_URL"
             )
         return GeminiCallError(
             redact(
-                f"Could not reach the Gemini API ({name}): check the network and, if set, "
+                f"Could not reach the Gemini API ({name}){tries}: check the network and, if set, "
                 "GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL",
                 secrets,
             )

@@ -89,6 +89,7 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(name="GEMINI_MCP_MAX_CONCURRENCY", meaning="Gemini requests in flight at once; more wait", default="16"),
     EnvVar(name="GEMINI_MCP_RETRIES", meaning="attempts for a Gemini request that fails transiently", default="4"),
+    EnvVar(name="GEMINI_MCP_RETRY_DELAY", meaning="seconds before the first retry (doubles each time)", default="1"),
     EnvVar(name="GEMINI_MCP_CHAT_MAX_SESSIONS", meaning="chat sessions kept at once", default="100"),
     EnvVar(name="GEMINI_MCP_CHAT_IDLE_MINUTES", meaning="minutes an unused chat session is kept", default="60"),
     EnvVar(name="GEMINI_MCP_LIVE_MAX_SESSIONS", meaning="Live API sessions open at once", default="4"),
@@ -130,6 +131,7 @@ class Settings(BaseModel):
     stateless: bool = False
     max_concurrency: int = Field(default=16, ge=1)
     retries: int = Field(default=4, ge=1)
+    retry_delay_s: float = Field(default=1.0, ge=0)
     chat_max_sessions: int = Field(default=100, ge=1)
     chat_idle_minutes: float = Field(default=60, gt=0)
     live_max_sessions: int = Field(default=4, ge=1)
@@ -167,6 +169,7 @@ class Settings(BaseModel):
         values["allow_private_urls"] = env.get("GEMINI_MCP_ALLOW_PRIVATE_URLS", "").strip().lower() in _TRUE
         values["stateless"] = env.get("GEMINI_MCP_STATELESS", "").strip().lower() in _TRUE
         _copy(env, values, max_concurrency="GEMINI_MCP_MAX_CONCURRENCY", retries="GEMINI_MCP_RETRIES")
+        _copy(env, values, retry_delay_s="GEMINI_MCP_RETRY_DELAY")
         _copy(
             env,
             values,

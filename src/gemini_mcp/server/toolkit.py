@@ -196,6 +196,7 @@ class GeminiTool(Tool):
                 model=call.model,
                 key_variable=services.settings.api_key_variable,
                 secrets=services.settings.secrets(),
+                attempts=services.settings.retries,
             )
             if described is not None:
                 logger.info("%s: Gemini call failed: %s", spec.name, described)

@@ -1,0 +1,99 @@
+"""The HTTP transport under the google-genai client: a cap on requests in flight, and `Retry-After`.
+
+The SDK's own retry options (configured in `gemini/client.py`) decide *whether* to retry and back off
+exponentially with jitter, but tenacity ignores a server's `Retry-After`, and the SDK does not retry an
+answer whose body breaks off mid-way. This transport:
+
+- holds back a 429/503 answer that carries `Retry-After` until that time has passed (capped), so the
+  SDK's next attempt never comes earlier than the server asked;
+- reads non-streaming answers whole and, when the connection breaks off mid-body, asks again (the same
+  number of attempts as the SDK's retries); server-sent-event streams are passed through untouched;
+- bounds concurrent upstream requests: a burst of agent calls queues here instead of tripping rate limits.
+"""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from typing import Any
+
+import anyio
+import httpx2
+
+RETRY_AFTER_STATUSES = {429, 503}
+MAX_RETRY_AFTER_S = 60.0
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """Seconds from a Retry-After header (delta-seconds or an HTTP date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+BROKEN_BODY = (httpx2.RemoteProtocolError, httpx2.ReadError)
+
+
+def is_stream(request: httpx2.Request) -> bool:
+    return request.url.params.get("alt") == "sse" or ":stream" in request.url.path
+
+
+class ResilientTransport(httpx2.AsyncBaseTransport):
+    def __init__(self, max_concurrency: int, attempts: int = 1, backoff_s: float = 0.5, **transport_args: Any) -> None:
+        self._inner = httpx2.AsyncHTTPTransport(**transport_args)
+        self._limit = anyio.CapacityLimiter(max_concurrency)
+        self.attempts = max(1, attempts)
+        self.backoff_s = backoff_s
+        self.waiting = 0  # requests queued for a slot (for diagnostics)
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        for attempt in range(1, self.attempts + 1):
+            try:
+                response = await self._send(request)
+            except BROKEN_BODY:
+                if attempt == self.attempts:
+                    raise
+                await anyio.sleep(self.backoff_s * 2 ** (attempt - 1))
+                continue
+            break
+        if response.status_code in RETRY_AFTER_STATUSES:
+            delay = retry_after_seconds(response.headers.get("retry-after"))
+            if delay:
+                await anyio.sleep(min(delay, MAX_RETRY_AFTER_S))
+        return response
+
+    async def _send(self, request: httpx2.Request) -> httpx2.Response:
+        self.waiting += 1
+        try:
+            await self._limit.acquire()
+        finally:
+            self.waiting -= 1
+        try:
+            response = await self._inner.handle_async_request(request)
+            if is_stream(request):
+                return response
+            try:
+                body = b"".join([chunk async for chunk in response.aiter_raw()])
+            finally:
+                await response.aclose()
+        finally:
+            self._limit.release()
+        return httpx2.Response(
+            status_code=response.status_code,
+            headers=response.headers,
+            content=body,
+            extensions=response.extensions,
+            request=request,
+        )
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
