@@ -93,9 +93,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         if settings.transport == "http":
             from gemini_mcp.server.http import serve_http
 
-            anyio.run(lambda: serve_http(server, settings))
+            anyio.run(lambda: serve_http(server, settings))  # uvicorn shuts down gracefully on signals
         else:
-            anyio.run(server.run_stdio_async)
+            from gemini_mcp.server.shutdown import serve_until_signalled
+            from gemini_mcp.server.stdio import run_stdio
+
+            anyio.run(
+                lambda: serve_until_signalled(lambda: run_stdio(server), server.services, settings.shutdown_grace_s)
+            )
     return 0
 
 

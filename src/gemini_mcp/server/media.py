@@ -154,6 +154,21 @@ class MediaStore:
                 path.unlink(missing_ok=True)
                 total -= size
 
+    def sweep_partials(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary files left by a process that was killed mid-write; returns how many."""
+        if not self.root.is_dir():
+            return 0
+        removed = 0
+        now = time.time()
+        for path in self.root.glob(".*.partial"):
+            try:
+                if now - path.stat().st_mtime > older_than_s:
+                    path.unlink()
+                    removed += 1
+            except OSError:
+                continue
+        return removed
+
     # --- reading -------------------------------------------------------------------------------------
 
     def path_of(self, media_id: str) -> Path | None:

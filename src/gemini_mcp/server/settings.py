@@ -97,6 +97,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar(name="GEMINI_MCP_VIDEO_DEADLINE", meaning="seconds generate_video waits for Veo", default="600"),
     EnvVar(name="GEMINI_MCP_VIDEO_POLL_SECONDS", meaning="seconds between Veo operation polls", default="5"),
     EnvVar(
+        name="GEMINI_MCP_SHUTDOWN_GRACE",
+        meaning="seconds in-flight calls may finish after SIGTERM/SIGINT before they are cancelled",
+        default="10",
+    ),
+    EnvVar(
         name="GEMINI_MCP_LOG_LEVEL",
         meaning="DEBUG, INFO, WARNING or ERROR (logs go to stderr)",
         default="INFO",
@@ -138,6 +143,7 @@ class Settings(BaseModel):
     live_idle_seconds: float = Field(default=300, gt=0)
     video_deadline_s: float = Field(default=600, gt=0)
     video_poll_s: float = Field(default=5, gt=0)
+    shutdown_grace_s: float = Field(default=10, ge=0)
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
@@ -183,6 +189,7 @@ class Settings(BaseModel):
             live_idle_seconds="GEMINI_MCP_LIVE_IDLE_SECONDS",
         )
         _copy(env, values, video_deadline_s="GEMINI_MCP_VIDEO_DEADLINE", video_poll_s="GEMINI_MCP_VIDEO_POLL_SECONDS")
+        _copy(env, values, shutdown_grace_s="GEMINI_MCP_SHUTDOWN_GRACE")
         if level := env.get("GEMINI_MCP_LOG_LEVEL", "").strip():
             values["log_level"] = level.upper()
         if dirs := env.get("GEMINI_MCP_ALLOWED_DIRS", "").strip():

@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
@@ -58,6 +59,25 @@ class Services:
     media: MediaStore
     specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
     _shared: dict[str, Any] = field(default_factory=dict)
+    inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
+    _idle: anyio.Event | None = None
+
+    def call_started(self) -> None:
+        self.inflight += 1
+
+    def call_finished(self) -> None:
+        self.inflight -= 1
+        if self.inflight == 0 and self._idle is not None:
+            self._idle.set()
+            self._idle = None
+
+    async def wait_idle(self) -> None:
+        """Return once no tool call is running."""
+        if self.inflight == 0:
+            return
+        if self._idle is None:
+            self._idle = anyio.Event()
+        await self._idle.wait()
 
     def shared(self, key: str, factory: Callable[[], SharedT]) -> SharedT:
         """A per-server object of a tool family (chat store, live sessions), created on first use."""
@@ -172,6 +192,20 @@ class GeminiTool(Tool):
     async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
         spec: ToolSpec[Any] = self.spec
         services: Services = self.services
+        services.call_started()
+        try:
+            return await self._run(spec, services, arguments, context, convert_result)
+        finally:
+            services.call_finished()
+
+    async def _run(
+        self,
+        spec: ToolSpec[Any],
+        services: Services,
+        arguments: dict[str, Any],
+        context: Context[Any, Any],
+        convert_result: bool,
+    ) -> Any:
         call = Call(services=services, mcp=context, tool=spec.name)
         try:
             args = spec.input_model.model_validate(arguments)

@@ -1,0 +1,178 @@
+"""Bad input never crashes anything: hypothesis-driven arguments for every tool, from its own input schema,
+plus a corpus of hostile inputs. Every call must return a result (success or tool error), never a protocol
+error or traceback text, and the server must keep answering."""
+
+from __future__ import annotations
+
+import base64
+from collections.abc import Callable
+from typing import Any
+
+import anyio
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mcp import Client
+from mcp_types import CallToolResult
+
+from gemini_mcp.emulator import Emulator
+from gemini_mcp.server.app import build_server
+from gemini_mcp.server.settings import Settings
+from tests.conftest import FAKE_KEY
+
+FUZZ_ENV = {
+    "GOOGLE_GENAI_USE_VERTEXAI": "true",  # every tool family is served in Vertex mode
+    "GEMINI_API_KEY": None,
+    "GOOGLE_API_KEY": FAKE_KEY,
+    "GEMINI_MCP_RETRIES": "1",
+    "GEMINI_MCP_VIDEO_POLL_SECONDS": "0.01",
+    "GEMINI_MCP_VIDEO_DEADLINE": "2",
+    "GEMINI_MCP_TIMEOUT": "5",
+    "GEMINI_MCP_URL_TIMEOUT": "2",
+}
+WEIRD_STRINGS = st.sampled_from(
+    ["", " ", "\x00", "a\x00b", "💥" * 50, "x" * 20_000, "../../etc/passwd", "file:///etc/passwd", "{}", "null", "-1"]
+)
+ANY_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20) | WEIRD_STRINGS,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+def from_schema(schema: dict[str, Any], defs: dict[str, Any], depth: int = 0) -> st.SearchStrategy[Any]:
+    """Mostly valid values for `schema`, sometimes anything at all (wrong types are part of the point)."""
+    if depth > 4:
+        return ANY_JSON
+    if "$ref" in schema:
+        return from_schema(defs.get(schema["$ref"].rsplit("/", 1)[-1], {}), defs, depth + 1)
+    for key in ("anyOf", "oneOf"):
+        if key in schema:
+            return st.one_of([from_schema(option, defs, depth + 1) for option in schema[key]])
+    if "enum" in schema:
+        return st.sampled_from(schema["enum"]) | st.text(max_size=10)
+    kind = schema.get("type")
+    valid: st.SearchStrategy[Any]
+    if kind == "string":
+        valid = st.text(max_size=60) | WEIRD_STRINGS
+    elif kind == "integer":
+        valid = st.integers(min_value=-10, max_value=10) | st.sampled_from([0, -1, 2**31, 10**12])
+    elif kind == "number":
+        valid = st.floats(min_value=-5, max_value=5, allow_nan=False) | st.sampled_from([0.0, -1.0, 1e9])
+    elif kind == "boolean":
+        valid = st.booleans()
+    elif kind == "null":
+        valid = st.none()
+    elif kind == "array":
+        valid = st.lists(from_schema(schema.get("items", {}), defs, depth + 1), max_size=4)
+    elif kind == "object" or "properties" in schema:
+        properties = schema.get("properties", {})
+        required = [name for name in schema.get("required", []) if name in properties]
+        optional = [name for name in properties if name not in required]
+        valid = st.fixed_dictionaries(
+            {name: from_schema(properties[name], defs, depth + 1) for name in required},
+            optional={name: from_schema(properties[name], defs, depth + 1) for name in optional},
+        )
+    else:
+        valid = ANY_JSON
+    return valid | ANY_JSON if depth else valid
+
+
+HOSTILE: list[tuple[str, dict[str, Any]]] = [
+    ("generate_text", {"prompt": 123}),
+    ("generate_text", {"prompt": ["a"]}),
+    ("generate_text", {"prompt": "x" * 200_000, "max_output_tokens": 0}),
+    ("generate_text", {"prompt": "x", "temperature": "hot"}),
+    ("generate_text", {"prompt": "x", "contents": [{"role": "system", "parts": []}]}),
+    ("generate_text", {"prompt": "x", "media": [{"data": "%%%not base64%%%"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"data": base64.b64encode(b"\x00" * 64).decode()}]}),
+    ("generate_text", {"prompt": "x", "media": [{"path": "../../../../etc/shadow"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"path": "/proc/self/environ"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"url": "file:///etc/passwd"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"url": "http://10.0.0.1/x.png"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"url": "http://[::1]:22/"}]}),
+    ("generate_text", {"prompt": "x", "media": [{"url": "gopher://127.0.0.1:25/"}]}),
+    ("generate_json", {"prompt": "x", "schema": {"type": "OBJECT", "properties": {"a": {"type": "OBJECT"}}}}),
+    ("generate_json", {"prompt": "x", "schema": {"type": "object", "properties": {}}}),
+    ("generate_image", {"prompt": "x", "number_of_images": 0}),
+    ("generate_image", {"prompt": "x", "number_of_images": -3}),
+    ("generate_image", {"prompt": "x", "aspect_ratio": "0:0"}),
+    ("edit_image", {"instruction": "x", "images": [{"file_uri": "gemini://media/../../etc"}]}),
+    ("generate_speech", {"text": "x", "speakers": [{"speaker": "\x00", "voice": "Nope"}] * 5}),
+    ("generate_video", {"prompt": "x", "number_of_videos": -1}),
+    ("generate_video", {"prompt": "x", "duration_seconds": 10**9}),
+    ("get_video_operation", {"operation_name": "projects/x/../../operations/y"}),
+    ("embed_text", {"texts": [], "output_dimensionality": 0}),
+    ("embed_text", {"texts": ["\x00"] * 3, "task_type": "NOPE"}),
+    ("chat_send", {"chat_id": "chat-does-not-exist", "message": "hi"}),
+    ("plan_function_calls", {"prompt": "x", "functions": [{"name": "a" * 500, "description": ""}]}),
+    ("count_tokens", {"prompt": None}),
+    ("list_models", {"contains": {"$gt": ""}}),
+    ("no_such_tool", {}),
+]
+
+
+def nested(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"type": "string"}
+    for _ in range(depth):
+        value = {"type": "object", "properties": {"x": value}}
+    return value
+
+
+HOSTILE.append(("generate_json", {"prompt": "x", "schema": nested(60)}))
+
+
+def assert_sane(result: CallToolResult) -> None:
+    dumped = result.model_dump_json()
+    assert "Traceback" not in dumped and 'File "' not in dumped
+    assert FAKE_KEY not in dumped
+
+
+@pytest.fixture
+def server_factory(make_env: Callable[..., dict[str, str]], emulator: Emulator) -> Callable[[], Any]:
+    emulator.configure(operation_duration_s=0)
+
+    def make() -> Any:
+        return build_server(Settings.from_env(make_env(**FUZZ_ENV)))
+
+    return make
+
+
+@pytest.mark.anyio
+async def test_hostile_corpus(server_factory: Callable[[], Any]) -> None:
+    async with Client(server_factory()) as client:
+        for name, arguments in HOSTILE:
+            result = await client.call_tool(name, arguments)
+            assert result.is_error, (name, arguments)
+            assert_sane(result)
+        many_turns = await client.call_tool("generate_text", {"contents": [{"parts": [{"text": "a"}] * 3}] * 200})
+        assert_sane(many_turns)
+        assert (await client.list_tools()).tools  # still answering
+
+
+def test_schema_driven_fuzzing(server_factory: Callable[[], Any]) -> None:
+    async def schemas() -> dict[str, dict[str, Any]]:
+        async with Client(server_factory()) as client:
+            return {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}
+
+    tools = anyio.run(schemas)
+    strategies = {name: from_schema(schema, schema.get("$defs", {})) for name, schema in tools.items()}
+
+    @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        name = data.draw(st.sampled_from(sorted(strategies)), label="tool")
+        arguments = data.draw(strategies[name], label="arguments")
+
+        async def call() -> None:
+            async with Client(server_factory()) as client:
+                with anyio.fail_after(20):
+                    result = await client.call_tool(
+                        name, arguments if isinstance(arguments, dict) else {"x": arguments}
+                    )
+                assert_sane(result)
+                assert (await client.list_tools()).tools
+
+        anyio.run(call)
+
+    check()
