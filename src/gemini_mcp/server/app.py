@@ -10,11 +10,13 @@ import anyio
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
+from mcp.server.request_state import RequestStateSecurity
 from mcp_types import InputRequiredResult
 from pydantic import AnyUrl
 
 from gemini_mcp import __version__
 from gemini_mcp.gemini.client import GeminiClient
+from gemini_mcp.server.auth import build_auth
 from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
 from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
 from gemini_mcp.server.settings import Settings
@@ -66,10 +68,18 @@ def build_services(settings: Settings) -> Services:
     return services
 
 
+def request_state_security(settings: Settings) -> RequestStateSecurity | None:
+    """Shared sealing keys let any replica open request state another one sealed (stateless mode)."""
+    if not settings.state_keys:
+        return None
+    return RequestStateSecurity(keys=[key.get_secret_value() for key in settings.state_keys], audience="gemini")
+
+
 def build_server(settings: Settings | None = None) -> GeminiServer:
     """The MCP server with every tool family registered; nothing touches the network until a tool runs."""
     settings = settings or Settings.from_env()
     services = build_services(settings)
+    auth, token_verifier = build_auth(settings)
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
@@ -89,6 +99,9 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[VideoTasks(services)],
+        auth=auth,
+        token_verifier=token_verifier,
+        request_state_security=request_state_security(settings),
     )
     server.services = services
 

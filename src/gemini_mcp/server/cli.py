@@ -41,6 +41,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--host", default="127.0.0.1", help="HTTP bind address (default: 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8000, help="HTTP port (default: 8000)")
     parser.add_argument(
+        "--stateless",
+        action="store_true",
+        help="HTTP: keep no per-client state (run many replicas behind a load balancer); same as GEMINI_MCP_STATELESS",
+    )
+    parser.add_argument("--legacy-sse", action="store_true", help="HTTP: also serve the legacy SSE transport at /sse")
+    parser.add_argument(
+        "--allow-origin",
+        action="append",
+        default=None,
+        metavar="ORIGIN",
+        help="HTTP: a browser Origin allowed to connect (repeatable; GEMINI_MCP_ALLOWED_ORIGINS)",
+    )
+    parser.add_argument(
+        "--allow-host",
+        action="append",
+        default=None,
+        metavar="HOST[:PORT]",
+        help="HTTP: a Host header value accepted (repeatable; GEMINI_MCP_ALLOWED_HOSTS)",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         type=str.upper,
@@ -80,7 +100,16 @@ def main(argv: Sequence[str] | None = None) -> int:
             anyio.run(lambda: serve(args.host, args.port))
         return 0
 
-    settings = Settings.from_env(transport=args.transport, host=args.host, port=args.port, log_level=args.log_level)
+    settings = Settings.from_env(
+        transport=args.transport,
+        host=args.host,
+        port=args.port,
+        log_level=args.log_level,
+        stateless=True if args.stateless else None,
+        legacy_sse=True if args.legacy_sse else None,
+        allowed_origins=tuple(args.allow_origin) if args.allow_origin else None,
+        allowed_hosts=tuple(args.allow_host) if args.allow_host else None,
+    )
     from gemini_mcp.server.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())
@@ -91,8 +120,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(_banner(settings), file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         if settings.transport == "http":
-            from gemini_mcp.server.http import serve_http
+            from gemini_mcp.server.http import StartupRefused, check_startup, serve_http
 
+            try:
+                check_startup(settings)
+            except StartupRefused as refused:
+                print(f"gemini-mcp: {refused}", file=sys.stderr)
+                return 2
             anyio.run(lambda: serve_http(server, settings))  # uvicorn shuts down gracefully on signals
         else:
             from gemini_mcp.server.shutdown import serve_until_signalled

@@ -102,6 +102,25 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         default="10",
     ),
     EnvVar(
+        name="GEMINI_MCP_AUTH_TOKEN", meaning="HTTP: static bearer token clients must send (compared in constant time)"
+    ),
+    EnvVar(name="GEMINI_MCP_OAUTH_ISSUER", meaning="HTTP: OAuth 2.1 issuer whose JWT access tokens are accepted"),
+    EnvVar(name="GEMINI_MCP_OAUTH_JWKS_URL", meaning="HTTP: JWKS URL of the issuer's signing keys"),
+    EnvVar(
+        name="GEMINI_MCP_OAUTH_AUDIENCE",
+        meaning="HTTP: required token audience (RFC 8707 resource)",
+        default="GEMINI_MCP_PUBLIC_URL + /mcp",
+    ),
+    EnvVar(name="GEMINI_MCP_PUBLIC_URL", meaning="HTTP: the server's public base URL (for OAuth metadata)"),
+    EnvVar(name="GEMINI_MCP_ALLOWED_HOSTS", meaning="HTTP: comma-separated Host header values accepted (host:port)"),
+    EnvVar(name="GEMINI_MCP_ALLOWED_ORIGINS", meaning="HTTP: comma-separated browser Origins accepted"),
+    EnvVar(name="GEMINI_MCP_HTTP_MAX_BODY_MB", meaning="HTTP: largest request body accepted", default="4"),
+    EnvVar(name="GEMINI_MCP_RATE_LIMIT", meaning="HTTP: requests per minute per client (0 = off)", default="600"),
+    EnvVar(
+        name="GEMINI_MCP_STATE_KEYS",
+        meaning="HTTP: comma-separated secrets sealing request state, shared by all replicas (first one seals)",
+    ),
+    EnvVar(
         name="GEMINI_MCP_LOG_LEVEL",
         meaning="DEBUG, INFO, WARNING or ERROR (logs go to stderr)",
         default="INFO",
@@ -144,6 +163,17 @@ class Settings(BaseModel):
     video_deadline_s: float = Field(default=600, gt=0)
     video_poll_s: float = Field(default=5, gt=0)
     shutdown_grace_s: float = Field(default=10, ge=0)
+    auth_token: SecretStr | None = Field(default=None, repr=False)
+    oauth_issuer: str | None = None
+    oauth_jwks_url: str | None = None
+    oauth_audience: str | None = None
+    public_url: str | None = None
+    allowed_hosts: tuple[str, ...] = ()
+    allowed_origins: tuple[str, ...] = ()
+    http_max_body_mb: float = Field(default=4, gt=0)
+    rate_limit_per_minute: int = Field(default=600, ge=0)
+    state_keys: tuple[SecretStr, ...] = Field(default=(), repr=False)
+    legacy_sse: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
@@ -190,6 +220,21 @@ class Settings(BaseModel):
         )
         _copy(env, values, video_deadline_s="GEMINI_MCP_VIDEO_DEADLINE", video_poll_s="GEMINI_MCP_VIDEO_POLL_SECONDS")
         _copy(env, values, shutdown_grace_s="GEMINI_MCP_SHUTDOWN_GRACE")
+        if token := env.get("GEMINI_MCP_AUTH_TOKEN", "").strip():
+            values["auth_token"] = SecretStr(token)
+        _copy(env, values, oauth_issuer="GEMINI_MCP_OAUTH_ISSUER", oauth_jwks_url="GEMINI_MCP_OAUTH_JWKS_URL")
+        _copy(env, values, oauth_audience="GEMINI_MCP_OAUTH_AUDIENCE", public_url="GEMINI_MCP_PUBLIC_URL")
+        _copy(
+            env, values, http_max_body_mb="GEMINI_MCP_HTTP_MAX_BODY_MB", rate_limit_per_minute="GEMINI_MCP_RATE_LIMIT"
+        )
+        for field, variable in (
+            ("allowed_hosts", "GEMINI_MCP_ALLOWED_HOSTS"),
+            ("allowed_origins", "GEMINI_MCP_ALLOWED_ORIGINS"),
+        ):
+            if items := [item.strip() for item in env.get(variable, "").split(",") if item.strip()]:
+                values[field] = tuple(items)
+        if keys := [SecretStr(k.strip()) for k in env.get("GEMINI_MCP_STATE_KEYS", "").split(",") if k.strip()]:
+            values["state_keys"] = tuple(keys)
         if level := env.get("GEMINI_MCP_LOG_LEVEL", "").strip():
             values["log_level"] = level.upper()
         if dirs := env.get("GEMINI_MCP_ALLOWED_DIRS", "").strip():
@@ -229,7 +274,12 @@ class Settings(BaseModel):
 
     def secrets(self) -> list[str]:
         """Values that must never appear in output, logs or errors."""
-        return [self.api_key.get_secret_value()] if self.api_key is not None else []
+        values = [self.api_key, self.auth_token, *self.state_keys]
+        return [v.get_secret_value() for v in values if v is not None]
+
+    @property
+    def auth_configured(self) -> bool:
+        return self.auth_token is not None or self.oauth_issuer is not None
 
 
 def _copy(env: Mapping[str, str], values: dict[str, Any], **fields: str) -> None:
