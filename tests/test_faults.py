@@ -125,6 +125,22 @@ async def test_slow_answer_past_the_deadline(resilient: Callable[..., Client], e
     assert result.is_error and "GEMINI_MCP_TIMEOUT" in text_of(result)
 
 
+async def test_call_deadline_bounds_a_call_with_all_its_retries(
+    resilient: Callable[..., Client], emulator: Emulator
+) -> None:
+    # Each attempt stays under the request timeout, but together the retries would take far longer.
+    emulator.add_fault(match="generateContent", status=503, delay_s=0.4, times=None)
+    env = {"GEMINI_MCP_CALL_DEADLINE": "1", "GEMINI_MCP_RETRIES": "10", "GEMINI_MCP_RETRY_DELAY": "0.3"}
+    async with resilient(**env) as client:
+        started = time.monotonic()
+        result = await client.call_tool("generate_text", {"prompt": "x"})
+        assert time.monotonic() - started < 2.5
+        emulator.clear()
+        await still_serves(client)
+    assert result.is_error
+    assert "within 1 s" in text_of(result) and "GEMINI_MCP_CALL_DEADLINE" in text_of(result)
+
+
 async def test_stream_cut_midway(resilient: Callable[..., Client], emulator: Emulator) -> None:
     messages: list[str] = []
 

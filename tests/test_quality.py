@@ -24,7 +24,11 @@ def _tool(name: str) -> list[str]:
 
 @pytest.mark.parametrize(
     "command",
-    [["ruff", "format", "--check", "src", "tests"], ["ruff", "check", "src", "tests"], ["mypy"]],
+    [
+        ["ruff", "format", "--check", "src", "tests", "benchmarks"],
+        ["ruff", "check", "src", "tests", "benchmarks"],
+        ["mypy"],
+    ],
     ids=["ruff-format", "ruff-check", "mypy"],
 )
 def test_quality_gate(command: list[str]) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 import threading
 from types import TracebackType
 from typing import Any
@@ -11,6 +10,7 @@ import uvicorn
 
 from gemini_mcp.emulator.app import create_app
 from gemini_mcp.emulator.state import Config, EmulatorState, Fault
+from gemini_mcp.server.sockets import listening_socket
 
 
 class Emulator:
@@ -45,9 +45,7 @@ class Emulator:
     def start(self) -> Emulator:
         if self._thread is not None:
             return self
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((self.host, self.port))
+        sock = listening_socket(self.host, self.port)
         self.port = sock.getsockname()[1]
         config = uvicorn.Config(
             self.app,

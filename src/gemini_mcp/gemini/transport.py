@@ -8,12 +8,15 @@ answer whose body breaks off mid-way. This transport:
   SDK's next attempt never comes earlier than the server asked;
 - reads non-streaming answers whole and, when the connection breaks off mid-body, asks again (the same
   number of attempts as the SDK's retries); server-sent-event streams are passed through untouched;
-- bounds concurrent upstream requests: a burst of agent calls queues here instead of tripping rate limits.
+- bounds concurrent upstream requests: a burst of agent calls queues here instead of tripping rate limits;
+- sets TCP_NODELAY: a POST's headers and body leave in separate segments, and Nagle's algorithm would
+  hold the body back until the server's delayed ACK (40 ms on Linux), on every request.
 """
 
 from __future__ import annotations
 
 import email.utils
+import socket
 import time
 from typing import Any
 
@@ -40,6 +43,7 @@ def retry_after_seconds(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+NO_DELAY = [(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)]
 BROKEN_BODY = (httpx2.RemoteProtocolError, httpx2.ReadError)
 
 
@@ -49,6 +53,11 @@ def is_stream(request: httpx2.Request) -> bool:
 
 class ResilientTransport(httpx2.AsyncBaseTransport):
     def __init__(self, max_concurrency: int, attempts: int = 1, backoff_s: float = 0.5, **transport_args: Any) -> None:
+        transport_args.setdefault("socket_options", NO_DELAY)
+        # The pool must not be the bottleneck below our own limit (httpx2's default is 100 connections).
+        transport_args.setdefault(
+            "limits", httpx2.Limits(max_connections=max(100, max_concurrency), max_keepalive_connections=64)
+        )
         self._inner = httpx2.AsyncHTTPTransport(**transport_args)
         self._limit = anyio.CapacityLimiter(max_concurrency)
         self.attempts = max(1, attempts)
@@ -72,11 +81,15 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
         return response
 
     async def _send(self, request: httpx2.Request) -> httpx2.Response:
-        self.waiting += 1
         try:
-            await self._limit.acquire()
-        finally:
-            self.waiting -= 1
+            # The fast path skips acquire()'s two scheduling checkpoints, measurable per call (benchmarks/).
+            self._limit.acquire_nowait()
+        except anyio.WouldBlock:
+            self.waiting += 1
+            try:
+                await self._limit.acquire()
+            finally:
+                self.waiting -= 1
         try:
             response = await self._inner.handle_async_request(request)
             if is_stream(request):

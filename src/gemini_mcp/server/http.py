@@ -27,6 +27,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gemini_mcp import __version__
 from gemini_mcp.server.settings import Settings
+from gemini_mcp.server.sockets import listening_socket
 
 logger = logging.getLogger("gemini_mcp.http")
 
@@ -195,4 +196,4 @@ async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
     mode = "stateless" if settings.stateless else "sessions"
     auth = "OAuth" if settings.oauth_issuer else "bearer token" if settings.auth_token else "no auth (loopback only)"
     logger.info("serving MCP at http://%s:%d/mcp (%s, %s)", settings.host, settings.port, mode, auth)
-    await uvicorn.Server(config).serve()
+    await uvicorn.Server(config).serve(sockets=[listening_socket(settings.host, settings.port)])

@@ -27,6 +27,8 @@ from gemini_mcp.gemini.client import GeminiClient, MissingCredentials
 from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError, describe_failure, redact
 from gemini_mcp.gemini.models import ModelError
 from gemini_mcp.server.media import MediaStore
+from gemini_mcp.server.schema_cache import SchemaCache
+from gemini_mcp.server.schema_refs import inline_refs
 from gemini_mcp.server.settings import Backend, Settings
 
 if TYPE_CHECKING:
@@ -41,13 +43,14 @@ SharedT = TypeVar("SharedT")
 class ToolInput(BaseModel):
     """Base of every tool's input model: unknown arguments are errors, not silently dropped."""
 
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+    # defer_build: a model's validator is built on its first call, not at start-up (schemas come from the cache).
+    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
 
 
 class ToolOutput(BaseModel):
     """Base of every tool's structured output."""
 
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
 
 @dataclass
@@ -161,6 +164,11 @@ class ToolSpec(Generic[InputT]):
     annotations: ToolAnnotations
     backends: frozenset[Backend] = frozenset({"gemini", "vertex"})
     backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
+    long_running: bool = False  # waits for Veo: bounded by GEMINI_MCP_VIDEO_DEADLINE, not the call deadline
+
+    def deadline_s(self, settings: Settings) -> float:
+        """How long one call may take in all; a video call also downloads and saves the result."""
+        return settings.video_deadline_s + settings.request_timeout_s if self.long_running else settings.call_deadline_s
 
 
 class _NoArguments(ArgModelBase):
@@ -174,14 +182,21 @@ class GeminiTool(Tool):
     services: Any = None
 
     @classmethod
-    def build(cls, spec: ToolSpec[Any], services: Services) -> GeminiTool:
+    def build(cls, spec: ToolSpec[Any], services: Services, cache: SchemaCache | None = None) -> GeminiTool:
+        cache = cache or SchemaCache(enabled=False)
+        parameters = cache.get(
+            f"{spec.name}:input", lambda: inline_refs(spec.input_model.model_json_schema(by_alias=True))
+        )
+        output_schema = cache.get(f"{spec.name}:output", lambda: _output_schema(spec.output_model))
         return cls(
             fn=spec.handler,
             name=spec.name,
             title=spec.title,
             description=spec.description,
-            parameters=spec.input_model.model_json_schema(by_alias=True),
-            fn_metadata=FuncMetadata(arg_model=_NoArguments, output_model=spec.output_model),
+            parameters=parameters,
+            fn_metadata=FuncMetadata(
+                arg_model=_NoArguments, output_model=spec.output_model, output_schema=output_schema
+            ),
             is_async=True,
             context_kwarg=None,
             annotations=spec.annotations,
@@ -217,7 +232,15 @@ class GeminiTool(Tool):
                     f"{spec.name} is not available on the {services.settings.backend} backend. "
                     f"{spec.backend_hint}".strip()
                 )
-            result = await spec.handler(args, call)
+            deadline = spec.deadline_s(services.settings)
+            with anyio.CancelScope(deadline=anyio.current_time() + deadline) as scope:
+                result = await spec.handler(args, call)
+            if scope.cancelled_caught:
+                variable = "GEMINI_MCP_VIDEO_DEADLINE" if spec.long_running else "GEMINI_MCP_CALL_DEADLINE"
+                raise ToolError(
+                    f"{spec.name} did not finish within {deadline:g} s ({variable}), retries included; nothing "
+                    f"was returned. Try again later, ask for less, or raise {variable}."
+                )
         except MCPError:
             raise
         except ToolError:
@@ -267,5 +290,13 @@ def structured_result(
     return CallToolResult(content=list(content), structured_content=data)
 
 
+def _output_schema(model: Any) -> dict[str, Any] | None:
+    schema = FuncMetadata(arg_model=_NoArguments, output_model=model).output_schema
+    return inline_refs(schema) if schema is not None else None
+
+
 def build_tools(specs: Sequence[ToolSpec[Any]], services: Services) -> list[Tool]:
-    return [GeminiTool.build(spec, services) for spec in specs]
+    cache = SchemaCache()
+    tools: list[Tool] = [GeminiTool.build(spec, services, cache) for spec in specs]
+    cache.save()
+    return tools

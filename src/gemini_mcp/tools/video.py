@@ -392,6 +392,7 @@ TOOLS: list[ToolSpec[Any]] = [
         annotations=_STARTS,
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
+        long_running=True,
     ),
     ToolSpec(
         name="extend_video",
@@ -406,6 +407,7 @@ TOOLS: list[ToolSpec[Any]] = [
         annotations=_STARTS,
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
+        long_running=True,
     ),
     ToolSpec(
         name="get_video_operation",
@@ -423,5 +425,6 @@ TOOLS: list[ToolSpec[Any]] = [
         ),
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
+        long_running=True,
     ),
 ]

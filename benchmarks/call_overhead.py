@@ -1,0 +1,133 @@
+"""Per-call overhead of generate_text through MCP (in memory, stdio, HTTP) against the emulator, compared
+with the direct SDK call to the same emulator, and with a bare echo tool round trip over the same
+transport. Target: MCP overhead (MCP call − direct SDK call) ≤ 1.2 × the echo round trip.
+
+    python benchmarks/call_overhead.py [--calls 200] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import KEY, emulator_process, free_port, median_ms, ratios, server_env, table
+
+ECHO = str(Path(__file__).with_name("_echo_server.py"))
+PROMPT = {"prompt": "Say something short"}
+
+
+async def timed(calls: int, **variants: Callable[[], Awaitable[Any]]) -> dict[str, float]:
+    """Median ms per variant. Variants take turns call by call, so drift in machine speed (common on
+    shared virtual machines) affects them all alike instead of whichever happened to run last."""
+    for call in variants.values():
+        for _ in range(min(20, calls)):  # warm-up: pools, caches, lazy imports
+            await call()
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(calls):
+        for name, call in variants.items():
+            started = time.perf_counter()
+            await call()
+            samples[name].append(time.perf_counter() - started)
+    return {name: median_ms(values) for name, values in samples.items()}
+
+
+async def run(calls: int) -> None:
+    from benchmarks._common import http_server
+    from google import genai
+    from google.genai import types
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    from gemini_mcp.server.app import build_server
+    from gemini_mcp.server.settings import Settings
+
+    rows = []
+    with emulator_process() as (base_url, _), tempfile.TemporaryDirectory() as media:
+        env = server_env(base_url, media)
+        import httpx2
+
+        from gemini_mcp.gemini.transport import NO_DELAY
+
+        # The same socket options the server uses, so the baseline is not penalised by Nagle + delayed ACK.
+        transport = httpx2.AsyncHTTPTransport(socket_options=NO_DELAY)
+        sdk = genai.Client(
+            api_key=KEY,
+            http_options=types.HttpOptions(base_url=base_url, async_client_args={"transport": transport}),
+        )
+
+        def direct() -> Awaitable[Any]:
+            return sdk.aio.models.generate_content(model="gemini-2.5-flash", contents="Say something short")
+
+        import benchmarks._echo_server as echo_module
+
+        transports: dict[str, tuple[Any, Any]] = {
+            "in memory": (build_server(Settings.from_env(env)), echo_module.server),
+            "stdio": (
+                StdioServerParameters(command=sys.executable, args=["-m", "gemini_mcp"], env=env),
+                StdioServerParameters(command=sys.executable, args=[ECHO], env=dict(os.environ)),
+            ),
+        }
+        # The echo MCPServer configures logging at INFO when imported; keep both servers equally quiet.
+        logging.getLogger().setLevel(logging.WARNING)
+        for name, (ours, floor) in transports.items():
+            async with Client(ours) as client, Client(floor) as echo:
+                ms = await timed(
+                    calls,
+                    mcp=lambda c=client: c.call_tool("generate_text", PROMPT),
+                    direct=direct,
+                    echo=lambda e=echo: e.call_tool("echo", {"text": "hi"}),
+                )
+            rows.append([name, ms["mcp"], ms["direct"], ms["echo"]])
+
+        port = free_port()
+        echo_process = await anyio.open_process([sys.executable, ECHO, "--port", str(port)])
+        try:
+            with http_server(env) as (url, _):
+                for _ in range(100):
+                    try:
+                        async with Client(f"http://127.0.0.1:{port}/mcp") as echo:
+                            break
+                    except Exception:
+                        await anyio.sleep(0.1)
+                async with Client(url) as client, Client(f"http://127.0.0.1:{port}/mcp") as echo:
+                    ms = await timed(
+                        calls,
+                        mcp=lambda: client.call_tool("generate_text", PROMPT),
+                        direct=direct,
+                        echo=lambda: echo.call_tool("echo", {"text": "hi"}),
+                    )
+                rows.append(["HTTP", ms["mcp"], ms["direct"], ms["echo"]])
+        finally:
+            echo_process.terminate()
+            await echo_process.wait()
+    table(
+        f"generate_text per-call latency (median of {calls})",
+        ["transport", "MCP generate_text ms", "direct SDK ms", "echo round trip ms", "overhead ms", "overhead/echo"],
+        [
+            [r[0], f"{r[1]:.2f}", f"{r[2]:.2f}", f"{r[3]:.2f}", f"{r[1] - r[2]:.2f}", f"{(r[1] - r[2]) / r[3]:.2f}"]
+            for r in rows
+        ],
+    )
+    ratios(**{f"overhead_over_echo_{r[0].replace(' ', '_')}": (r[1] - r[2]) / r[3] for r in rows})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--calls", type=int, default=200)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    anyio.run(run, 5 if args.quick else args.calls)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,62 @@
+"""Cold start: spawn `gemini-mcp` over stdio until `initialize` and `tools/list` are answered, against a bare
+`mcp` MCPServer with one echo tool (the floor). Median of N spawns each, interleaved. Target ratio ≤ 1.10.
+
+    python benchmarks/cold_start.py [--runs 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+import anyio
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from benchmarks._common import KEY, median_ms, ratios, table
+
+ECHO = str(Path(__file__).with_name("_echo_server.py"))
+
+
+async def spawn(args: list[str]) -> tuple[float, float]:
+    from mcp import Client
+    from mcp.client.stdio import StdioServerParameters
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
+    env["GEMINI_API_KEY"] = KEY
+    started = time.perf_counter()
+    async with Client(StdioServerParameters(command=sys.executable, args=args, env=env), mode="legacy") as client:
+        initialized = time.perf_counter()
+        await client.list_tools()
+        listed = time.perf_counter()
+    return initialized - started, listed - started
+
+
+async def run(runs: int) -> None:
+    ours: list[tuple[float, float]] = []
+    floor: list[tuple[float, float]] = []
+    for _ in range(runs):  # interleaved, so machine noise hits both alike
+        floor.append(await spawn([ECHO]))
+        ours.append(await spawn(["-m", "gemini_mcp"]))
+    rows = []
+    for name, samples in (("bare MCPServer + echo", floor), ("gemini-mcp", ours)):
+        rows.append([name, f"{median_ms([s[0] for s in samples]):.0f}", f"{median_ms([s[1] for s in samples]):.0f}"])
+    table(f"cold start over stdio (median of {runs} spawns)", ["server", "initialize ms", "tools/list ms"], rows)
+    ratios(
+        cold_start_initialize=median_ms([s[0] for s in ours]) / median_ms([s[0] for s in floor]),
+        cold_start_tools_list=median_ms([s[1] for s in ours]) / median_ms([s[1] for s in floor]),
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    anyio.run(run, 2 if args.quick else args.runs)
+
+
+if __name__ == "__main__":
+    main()

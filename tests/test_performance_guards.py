@@ -1,0 +1,111 @@
+"""Guards for what the benchmarks measure, without timing anything: what loads at start-up, schema shape,
+and that every benchmark script runs (on a tiny workload) and prints its ratios."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from mcp import Client
+
+from gemini_mcp.server.schema_refs import inline_refs
+
+ROOT = Path(__file__).resolve().parents[1]
+BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
+
+START_UP = """
+import json, sys, anyio
+from mcp import Client
+from gemini_mcp.server.app import build_server
+from gemini_mcp.server.settings import Settings
+
+async def main():
+    server = build_server(Settings.from_env({"GEMINI_API_KEY": "k", "GEMINI_MCP_SCHEMA_CACHE": "0"}))
+    async with Client(server) as client:
+        tools = await client.list_tools()
+    heavy = ["google.genai", "google.auth", "gemini_mcp.emulator", "gemini_mcp.gemini.transport"]
+    print(json.dumps({"tools": len(tools.tools), "heavy": [m for m in heavy if m in sys.modules]}))
+
+anyio.run(main)
+"""
+
+
+def test_start_up_and_tools_list_do_not_load_the_sdk_or_the_emulator() -> None:
+    # A fresh interpreter: this test process has long since imported everything. (uvicorn is not
+    # listed, nor httpx2: the mcp package itself imports them, so the bare-MCPServer floor pays too.)
+    out = subprocess.run([sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=120, check=True)
+    report = json.loads(out.stdout.strip().splitlines()[-1])
+    assert report["tools"] > 10
+    assert report["heavy"] == []
+
+
+@pytest.mark.anyio
+async def test_tool_schemas_carry_no_references(client: Client) -> None:
+    # Inlined schemas validate without a reference registry (cheaper for validating clients, and some
+    # hosts mishandle $ref in input schemas).
+    for tool in (await client.list_tools()).tools:
+        for schema in (tool.input_schema, tool.output_schema):
+            if schema is not None:
+                assert "$ref" not in json.dumps(schema), tool.name
+
+
+def _person_schema() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "properties": {
+            "home": {"$ref": "#/$defs/Address", "description": "where they live"},
+            "work": {"anyOf": [{"$ref": "#/$defs/Address"}, {"type": "null"}]},
+            "manager": {"$ref": "#/$defs/Node"},
+        },
+        "$defs": {
+            "Address": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+            "Node": {
+                "type": "object",
+                "properties": {"next": {"anyOf": [{"$ref": "#/$defs/Node"}, {"type": "null"}]}},
+            },
+        },
+    }
+
+
+def test_inline_refs_inlines_plain_definitions_and_keeps_recursive_ones() -> None:
+    schema = _person_schema()
+    inlined = inline_refs(schema)
+    assert inlined["properties"]["home"] == {
+        "type": "object",
+        "properties": {"city": {"type": "string"}},
+        "required": ["city"],
+        "description": "where they live",
+    }
+    assert inlined["properties"]["work"]["anyOf"][0]["required"] == ["city"]
+    assert list(inlined["$defs"]) == ["Node"]  # recursive: kept, and still resolvable
+    for instance, valid in [
+        ({"home": {"city": "Oslo"}, "manager": {"next": {"next": None}}}, True),
+        ({"home": {}}, False),
+        ({"home": {"city": "Oslo"}, "manager": {"next": {"next": 3}}}, False),
+    ]:
+        for candidate in (schema, inlined):
+            errors = list(jsonschema.Draft202012Validator(candidate).iter_errors(instance))
+            assert (not errors) is valid, (candidate is inlined, instance)
+
+
+def test_inline_refs_leaves_schemas_without_definitions_alone() -> None:
+    schema = {"type": "object", "properties": {"a": {"type": "string"}}}
+    assert inline_refs(schema) is schema
+
+
+@pytest.mark.parametrize("script", BENCHMARKS)
+def test_benchmark_runs_quickly_and_prints_ratios(script: str) -> None:
+    out = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / script), "--quick"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    assert "ratios:" in out.stdout or "result:" in out.stdout, out.stdout[-3000:]
