@@ -44,7 +44,7 @@ async def run(megabytes: int) -> None:
             env.pop("GEMINI_API_KEY")
             with http_server(env) as (url, server):
                 async with Client(url) as client:
-                    await client.call_tool("list_voices", {})
+                    await client.call_tool("generate_text", {"prompt": "warm up"})  # loads the SDK, makes the client
                     rss_before = rss_mb(server.pid)
                     started = time.perf_counter()
                     result = await client.call_tool("generate_video", {"prompt": "a long take"})
