@@ -250,3 +250,30 @@ async def test_list_voices(client: Client) -> None:
     result = await client.call_tool("list_voices", {})
     voices = {v["name"]: v["style"] for v in result.structured_content["voices"]}
     assert len(voices) == 30 and voices["Kore"] == "Firm" and voices["Puck"] == "Upbeat"
+
+
+@pytest.mark.parametrize(
+    ("tool", "arguments", "first_words"),
+    [
+        ("generate_image", {"prompt": "a lighthouse"}, "Gemini is drawing"),
+        ("generate_speech", {"text": "Hello there"}, "Gemini is recording"),
+    ],
+)
+async def test_media_tools_report_progress_while_gemini_works(
+    client: Client, emulator: Emulator, tool: str, arguments: dict[str, Any], first_words: str
+) -> None:
+    emulator.configure(latency_s=0.3)
+    updates: list[tuple[float, float | None, str | None]] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        updates.append((progress, total, message))
+
+    try:
+        result = await client.call_tool(tool, arguments, progress_callback=on_progress)
+    finally:
+        emulator.configure(latency_s=0)
+    assert not result.is_error
+    assert updates and (updates[0][2] or "").startswith(first_words)
+    values = [progress for progress, _, _ in updates]
+    assert values == sorted(values) and values[-1] == updates[-1][1] == 100
+    assert "saving" in (updates[-1][2] or "")

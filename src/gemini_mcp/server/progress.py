@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING
+
+import anyio
 
 if TYPE_CHECKING:
     from gemini_mcp.server.toolkit import Call
@@ -50,3 +53,27 @@ class Heartbeat:
 
     async def done(self, message: str) -> None:
         await self.call.progress(self.total, self.total, f"{message} ({elapsed_text(self.elapsed)})")
+
+
+@asynccontextmanager
+async def reporting(
+    call: Call, messages: Sequence[str], *, expected_s: float, every_s: float = 3.0
+) -> AsyncIterator[Heartbeat]:
+    """Beat at once and then every `every_s` seconds while the body runs (one Gemini call that cannot
+    report progress itself, e.g. an image or a speech clip); nothing is sent when no progress was asked for."""
+    heartbeat = Heartbeat(call, messages, expected_s=expected_s)
+    if not call.wants_progress:
+        yield heartbeat
+        return
+
+    async def keep_beating() -> None:
+        while True:
+            await heartbeat.beat()
+            await anyio.sleep(every_s)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(keep_beating)
+        try:
+            yield heartbeat
+        finally:
+            group.cancel_scope.cancel()

@@ -21,9 +21,12 @@ from gemini_mcp.gemini.response import EmptyAnswer, Usage, usage_of
 from gemini_mcp.server.imaging import dimensions
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.server.media_input import MediaInput
+from gemini_mcp.server.progress import reporting
 from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
+DRAWING = ["Gemini is drawing your image", "Adding the details", "Still painting: images take 5-20 s"]
+
 VERTEX_HINT = (
     "Imagen needs Vertex AI mode in google-genai 3.x: set GOOGLE_GENAI_USE_VERTEXAI=true with a Vertex "
     "express-mode GOOGLE_API_KEY (or GOOGLE_CLOUD_PROJECT + GOOGLE_CLOUD_LOCATION and application default "
@@ -126,7 +129,7 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
         # google-genai marks generate_images deprecated in favour of Gemini image models; Imagen is still
         # served and is what the caller asked for.
         warnings.simplefilter("ignore")
-        pending = client.aio.models.generate_images(
+        pending = client.aio.models.generate_images(  # awaited below, under the progress heartbeat
             model=model,
             prompt=args.prompt,
             config=types.GenerateImagesConfig(
@@ -137,7 +140,9 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
                 include_rai_reason=True,
             ),
         )
-    response = await pending
+    async with reporting(call, DRAWING, expected_s=15) as heartbeat:
+        response = await pending
+    await heartbeat.done("Imagen finished; saving")
     images: list[tuple[bytes, str]] = []
     filtered: list[str] = []
     for generated in response.generated_images or []:
@@ -171,9 +176,10 @@ async def _gemini_images(
     async def one(index: int) -> None:
         responses[index] = await client.aio.models.generate_content(model=model, contents=contents, config=config)
 
-    async with anyio.create_task_group() as group:
+    async with reporting(call, DRAWING, expected_s=15) as heartbeat, anyio.create_task_group() as group:
         for index in range(count):
             group.start_soon(one, index)
+    await heartbeat.done(f"{model} finished; saving")
     images: list[tuple[bytes, str]] = []
     texts: list[str] = []
     filtered: list[str] = []

@@ -19,9 +19,11 @@ from gemini_mcp.gemini.response import EmptyAnswer, text_of
 from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES
 from gemini_mcp.server.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.server.progress import reporting
 from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 Voice = StrEnum("Voice", {name: name for name in VOICES})  # type: ignore[misc]
+SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
 _VOICE_DESCRIPTION = "Prebuilt voice: " + ", ".join(f"{name} ({style})" for name, style in VOICES.items()) + "."
 
 
@@ -111,11 +113,13 @@ async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResu
         )
     text = f"{args.style}: {args.text}" if args.style else args.text
     client = await call.client()
-    response = await client.aio.models.generate_content(
-        model=model,
-        contents=text,
-        config=types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech_config),
-    )
+    async with reporting(call, SPEAKING, expected_s=10) as heartbeat:
+        response = await client.aio.models.generate_content(
+            model=model,
+            contents=text,
+            config=types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech_config),
+        )
+    await heartbeat.done("Speech ready; saving the WAV")
     candidate = response.candidates[0] if response.candidates else None
     parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
     audio = [p.inline_data for p in parts if p.inline_data is not None and p.inline_data.data]
