@@ -23,7 +23,11 @@ from typing import Any
 import anyio
 import httpx2
 
+from gemini_mcp.gemini.retry_events import tell
+
 RETRY_AFTER_STATUSES = {429, 503}
+RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
+
 MAX_RETRY_AFTER_S = 60.0
 
 
@@ -71,9 +75,12 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
             except BROKEN_BODY:
                 if attempt == self.attempts:
                     raise
+                await tell("The connection to Gemini broke off mid-answer; asking again")
                 await anyio.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
             break
+        if response.status_code in RETRYABLE_STATUSES:
+            await tell(f"Gemini answered {response.status_code} {response.reason_phrase}".strip())
         if response.status_code in RETRY_AFTER_STATUSES:
             delay = retry_after_seconds(response.headers.get("retry-after"))
             if delay:

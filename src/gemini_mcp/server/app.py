@@ -18,17 +18,24 @@ from gemini_mcp import __version__
 from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.server.auth import build_auth
 from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
+from gemini_mcp.server.client_logging import register_client_logging
 from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
+from gemini_mcp.server.prompts import register_prompts
 from gemini_mcp.server.settings import Settings
 from gemini_mcp.server.tasks import VideoTasks
 from gemini_mcp.server.toolkit import Services, build_tools
 
 INSTRUCTIONS = """\
-Tools for Google's Gemini API. Text: generate_text (answers, summaries, code), generate_json (data matching \
-a schema), count_tokens. list_models shows the models, the aliases every `model` field accepts ('flash', \
-'pro', 'nano banana', 'veo', ...) and which tools this server's backend can serve; the resource \
-gemini://capabilities says the same as JSON. Generated media is saved by the server and readable as \
-gemini://media/<id> resources; pass such a URI wherever a tool takes an image or video."""
+Tools for Google's Gemini API. Text: generate_text (answers, summaries, code; media inputs too), \
+generate_json (data matching a schema), count_tokens, plan_function_calls, search_web (Google Search \
+grounding with sources), chat_start/chat_send for multi-turn chats, embed_text. Understanding: \
+analyze_media (describe images, summarise PDFs, transcribe audio, question videos). Media: generate_image, \
+edit_image, generate_speech (one or two speakers), generate_video / extend_video / get_video_operation \
+(Veo, long-running: progress is reported, or start with wait=false and collect later). list_models shows the \
+models, the aliases every `model` field accepts ('flash', 'pro', 'nano banana', 'veo', ...) and which tools \
+this server's backend can serve; the resource gemini://capabilities says the same as JSON. Generated media \
+is saved by the server and readable as gemini://media/<id> resources; pass such a URI wherever a tool \
+takes an image or video."""
 
 
 class GeminiServer(MCPServer[Services]):
@@ -128,4 +135,6 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
             raise ResourceNotFoundError(f"No media with id {media_id}")
         return found[0]
 
+    register_prompts(server, services.media)
+    register_client_logging(server)
     return server

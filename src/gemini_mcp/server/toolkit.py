@@ -26,6 +26,8 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from gemini_mcp.gemini.client import GeminiClient, MissingCredentials
 from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError, describe_failure, redact
 from gemini_mcp.gemini.models import ModelError
+from gemini_mcp.gemini.retry_events import retry_listener
+from gemini_mcp.server.client_logging import log_to_client
 from gemini_mcp.server.media import MediaStore
 from gemini_mcp.server.schema_cache import SchemaCache
 from gemini_mcp.server.schema_refs import inline_refs
@@ -222,6 +224,25 @@ class GeminiTool(Tool):
         convert_result: bool,
     ) -> Any:
         call = Call(services=services, mcp=context, tool=spec.name)
+        attempts = 0
+
+        async def on_retryable(message: str) -> None:
+            nonlocal attempts
+            attempts += 1
+            limit = services.settings.retries
+            outcome = "retrying with backoff" if attempts < limit else "no attempts left"
+            text = f"{spec.name}: {message} (attempt {attempts} of {limit}); {outcome}"
+            await log_to_client(context, "warning", text)
+
+        listening = retry_listener.set(on_retryable)
+        try:
+            return await self._call(spec, services, arguments, call, convert_result)
+        finally:
+            retry_listener.reset(listening)
+
+    async def _call(
+        self, spec: ToolSpec[Any], services: Services, arguments: dict[str, Any], call: Call, convert_result: bool
+    ) -> Any:
         try:
             args = spec.input_model.model_validate(arguments)
         except ValidationError as exc:
