@@ -37,6 +37,11 @@ this server's backend can serve; the resource gemini://capabilities says the sam
 is saved by the server and readable as gemini://media/<id> resources; pass such a URI wherever a tool \
 takes an image or video."""
 
+DEMO_INSTRUCTIONS = (
+    "DEMO MODE: every answer, image, clip and video comes from gemini-mcp's offline emulator, not from Google; "
+    "say so when you show results. "
+)
+
 
 class GeminiServer(MCPServer[Services]):
     """MCPServer whose `gemini://media/<id>` resources carry each file's own MIME type."""
@@ -100,7 +105,7 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
         "gemini",
         title="Gemini",
         description="Every capability of Google's Gemini API as MCP tools.",
-        instructions=INSTRUCTIONS,
+        instructions=(DEMO_INSTRUCTIONS + INSTRUCTIONS) if settings.demo else INSTRUCTIONS,
         version=__version__,
         tools=build_tools(services.specs, services),
         lifespan=lifespan,

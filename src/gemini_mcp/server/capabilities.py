@@ -27,6 +27,9 @@ class Capabilities(BaseModel):
     credentials: Annotated[str, Field(description="Where credentials come from (a variable name, never a value).")]
     base_url: Annotated[str | None, Field(description="Custom API base URL (emulator/proxy), if any.")] = None
     tools: list[ToolAvailability]
+    demo: Annotated[
+        bool, Field(description="True under `gemini-mcp --demo`: answers come from the offline emulator.")
+    ] = False
     aliases: Annotated[dict[str, str], Field(description="Model aliases accepted by every `model` field.")]
     defaults: Annotated[dict[str, str], Field(description="Default model per task.")]
 
@@ -51,6 +54,7 @@ def describe(settings: Settings, specs: list[ToolSpec[Any]]) -> Capabilities:
             )
             for spec in specs
         ],
+        demo=settings.demo,
         aliases=dict(alias_table()),
         defaults={task.value: model for task, model in DEFAULT_MODELS.items()},
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import sys
 from collections.abc import Sequence
 
@@ -27,6 +28,8 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_environment_help() + "\n\nexamples:\n"
         "  gemini-mcp                                  # stdio, for Claude Desktop / VS Code / Cursor\n"
         "  gemini-mcp --transport http --port 8000     # Streamable HTTP at http://127.0.0.1:8000/mcp\n"
+        "  gemini-mcp doctor                           # check the set-up, say what to fix\n"
+        "  gemini-mcp --demo                           # try every tool offline (emulated answers)\n"
         "  gemini-mcp emulator --port 8765             # offline Gemini API; then\n"
         "  GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=any gemini-mcp",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -61,6 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
         help="HTTP: a Host header value accepted (repeatable; GEMINI_MCP_ALLOWED_HOSTS)",
     )
     parser.add_argument(
+        "--demo",
+        action="store_true",
+        help="try every tool with no key and no network: the built-in emulator answers (Vertex express mode, so "
+        "Imagen and Veo work too), and every result is labelled as emulated",
+    )
+    parser.add_argument(
         "--log-level",
         choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         type=str.upper,
@@ -74,10 +83,41 @@ def build_parser() -> argparse.ArgumentParser:
     )
     emulator.add_argument("--host", default="127.0.0.1", help="bind address (default: 127.0.0.1)")
     emulator.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
+    doctor = commands.add_parser(
+        "doctor",
+        help="check credentials, backend, folders and the Gemini endpoint, and say what to fix",
+        description="Check the environment the server will run in (run it with the same env as your MCP host).",
+    )
+    doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
+    doctor.add_argument("--offline", action="store_true", help="skip the network checks")
     return parser
 
 
+DEMO_KEY = "demo-key-for-the-offline-emulator"
+
+
+def demo_environment() -> dict[str, str]:
+    """The environment with every credential replaced by the built-in emulator (started here, on loopback)."""
+    from gemini_mcp.emulator import Emulator
+
+    emulator = Emulator().start()  # a daemon thread: it ends with the process
+    credentials = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_")
+    environ = {k: v for k, v in os.environ.items() if not k.startswith(credentials)}
+    environ.update(
+        GOOGLE_GENAI_USE_VERTEXAI="true",
+        GOOGLE_API_KEY=DEMO_KEY,
+        GOOGLE_GEMINI_BASE_URL=emulator.base_url,
+        GOOGLE_VERTEX_BASE_URL=emulator.base_url,
+    )
+    return environ
+
+
 def _banner(settings: Settings) -> str:
+    if settings.demo:
+        return (
+            f"gemini-mcp {__version__}: DEMO over {settings.transport}: every answer comes from the built-in "
+            "offline emulator and is labelled so. Set GEMINI_API_KEY and drop --demo for Gemini itself."
+        )
     if settings.has_credentials:
         source = f"Vertex project {settings.project}" if settings.uses_project else settings.api_key_variable
         credentials = f"credentials from {source}"
@@ -100,7 +140,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             anyio.run(lambda: serve(args.host, args.port))
         return 0
 
+    environ = demo_environment() if args.demo else None
+    if args.command == "doctor":
+        from gemini_mcp.server.doctor import diagnose, report
+
+        findings = anyio.run(lambda: diagnose(Settings.from_env(), network=not args.offline))
+        print(report(findings, as_json=args.json))
+        return 1 if any(f.status == "fail" for f in findings) else 0
+
     settings = Settings.from_env(
+        environ,
+        demo=True if args.demo else None,
         transport=args.transport,
         host=args.host,
         port=args.port,
@@ -116,7 +166,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gemini_mcp.server.app import build_server
 
     server = build_server(settings)
-    if settings.transport == "stdio" and sys.stdin.isatty():
+    if settings.demo or (settings.transport == "stdio" and sys.stdin.isatty()):
         print(_banner(settings), file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         if settings.transport == "http":

@@ -18,7 +18,6 @@ import logging
 import time
 from typing import Any
 
-import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
 from starlette.requests import Request
@@ -26,6 +25,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from gemini_mcp import __version__
+from gemini_mcp.gemini.endpoint import reachable
 from gemini_mcp.server.settings import Settings
 from gemini_mcp.server.sockets import listening_socket
 
@@ -130,24 +130,6 @@ class Router:
             await self.main(scope, receive, send)
 
 
-async def readiness(settings: Settings) -> tuple[bool, str]:
-    """Whether the configured Gemini endpoint answers HTTP at all (any status means reachable)."""
-    import httpx2
-
-    url = settings.base_url or (
-        "https://aiplatform.googleapis.com/"
-        if settings.backend == "vertex"
-        else "https://generativelanguage.googleapis.com/"
-    )
-    try:
-        with anyio.fail_after(5):
-            async with httpx2.AsyncClient(timeout=5) as client:
-                await client.get(url)
-    except Exception as exc:  # any failure means not ready; the reason is shown, never a secret
-        return False, f"{type(exc).__name__} reaching {url}"
-    return True, url
-
-
 def build_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
     security = transport_security(settings)
 
@@ -157,7 +139,7 @@ def build_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
 
     @server.custom_route("/readyz", methods=["GET"])
     async def readyz(_: Request) -> Response:
-        ready, detail = await readiness(settings)
+        ready, detail = await reachable(settings)
         return JSONResponse({"ready": ready, "upstream": detail}, status_code=200 if ready else 503)
 
     main = server.streamable_http_app(

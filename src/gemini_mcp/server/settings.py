@@ -180,6 +180,7 @@ class Settings(BaseModel):
     rate_limit_per_minute: int = Field(default=600, ge=0)
     state_keys: tuple[SecretStr, ...] = Field(default=(), repr=False)
     legacy_sse: bool = False
+    demo: bool = False  # `gemini-mcp --demo`: the built-in emulator answers, and every result says so
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     transport: Literal["stdio", "http"] = "stdio"
     host: str = "127.0.0.1"
@@ -275,8 +276,7 @@ class Settings(BaseModel):
         return (
             "No Gemini API key: set GEMINI_API_KEY (or GOOGLE_API_KEY) in the environment the MCP host starts "
             "this server with (the 'env' block of its config), then restart the server. Get a key at "
-            "https://aistudio.google.com/apikey. To try the tools offline, run 'gemini-mcp emulator' and "
-            "set GOOGLE_GEMINI_BASE_URL to its URL with any key"
+            "https://aistudio.google.com/apikey. To try every tool offline first, run 'gemini-mcp --demo'"
         )
 
     def secrets(self) -> list[str]:

@@ -283,7 +283,12 @@ class GeminiTool(Tool):
             raise UnexpectedToolError(
                 f"{spec.name} failed unexpectedly ({type(exc).__name__}); the server log has details"
             ) from exc
+        if services.settings.demo and isinstance(result, CallToolResult) and not result.is_error:
+            result.content.append(TextContent(type="text", text=DEMO_LABEL))
         return self.fn_metadata.convert_result(result) if convert_result else result
+
+
+DEMO_LABEL = "[demo mode: emulated output from gemini-mcp's offline emulator, not from Google's Gemini API]"
 
 
 def format_validation_error(tool: str, exc: ValidationError) -> str:

@@ -1,0 +1,46 @@
+"""Where the configured backend lives, and whether it answers: shared by `/readyz` and `gemini-mcp doctor`."""
+
+from __future__ import annotations
+
+import anyio
+
+from gemini_mcp.server.settings import Settings
+
+GEMINI_URL = "https://generativelanguage.googleapis.com/"
+VERTEX_URL = "https://aiplatform.googleapis.com/"
+
+
+def upstream_url(settings: Settings) -> str:
+    return settings.base_url or (VERTEX_URL if settings.backend == "vertex" else GEMINI_URL)
+
+
+async def reachable(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, str]:
+    """Whether the configured Gemini endpoint answers HTTP at all (any status means reachable)."""
+    import httpx2
+
+    url = upstream_url(settings)
+    try:
+        with anyio.fail_after(timeout_s):
+            async with httpx2.AsyncClient(timeout=timeout_s) as client:
+                await client.get(url)
+    except Exception as exc:  # any failure means not reachable; the reason is shown, never a secret
+        return False, f"{type(exc).__name__} reaching {url}"
+    return True, url
+
+
+async def key_status(settings: Settings, timeout_s: float = 10.0) -> int | None:
+    """The HTTP status of listing one model with the configured Developer API key (None: no answer).
+
+    The key travels in the `x-goog-api-key` header, never in the URL."""
+    import httpx2
+
+    if settings.api_key is None or settings.backend != "gemini":
+        return None
+    url = upstream_url(settings).rstrip("/") + f"/{settings.api_version or 'v1beta'}/models?pageSize=1"
+    try:
+        with anyio.fail_after(timeout_s):
+            async with httpx2.AsyncClient(timeout=timeout_s) as client:
+                response = await client.get(url, headers={"x-goog-api-key": settings.api_key.get_secret_value()})
+    except Exception:
+        return None
+    return response.status_code

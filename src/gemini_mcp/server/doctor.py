@@ -1,0 +1,164 @@
+"""`gemini-mcp doctor`: check the environment a host will start the server in, and say what to fix.
+
+Each check gives a Finding (ok / warn / fail) with what was found and, when something is wrong, the fix.
+Exit status 1 when any check fails. Secrets are never printed: only which variable holds the key.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from dataclasses import asdict, dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Literal
+
+from gemini_mcp import __version__
+from gemini_mcp.server.settings import API_KEY_VARIABLES, Settings
+
+Status = Literal["ok", "warn", "fail"]
+MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+
+
+@dataclass
+class Finding:
+    check: str
+    status: Status
+    detail: str
+    fix: str = ""
+
+
+def check_versions() -> Finding:
+    versions = [f"Python {sys.version.split()[0]}", f"gemini-mcp {__version__}"]
+    for package in ("mcp", "google-genai", "pydantic", "anyio"):
+        try:
+            versions.append(f"{package} {metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            fix = "reinstall: pip install gemini-mcp-server"
+            return Finding("versions", "fail", f"{package} is not installed", fix)
+    return Finding("versions", "ok", ", ".join(versions))
+
+
+def check_credentials(settings: Settings, environ: dict[str, str]) -> Finding:
+    present = [name for name in API_KEY_VARIABLES if environ.get(name, "").strip()]
+    if settings.backend == "vertex":
+        if settings.uses_project:
+            detail = f"Vertex AI, project {settings.project}, location {settings.location or 'us-central1'}"
+            if present:
+                detail += f" (the project wins over {present[0]}, as in the SDK)"
+            return Finding("credentials", "ok", detail + "; application default credentials are used")
+        if settings.api_key is not None:
+            return Finding("credentials", "ok", f"Vertex AI express mode, key from {settings.api_key_variable}")
+        fix = settings.missing_credentials_message()
+        return Finding("credentials", "fail", "Vertex AI mode without credentials", fix)
+    if settings.api_key is None:
+        return Finding("credentials", "fail", "no API key in the environment", settings.missing_credentials_message())
+    detail = f"Gemini Developer API, key from {settings.api_key_variable}"
+    if len(present) > 1:
+        detail += f" ({', '.join(present[1:])} also set and ignored)"
+    return Finding("credentials", "ok", detail)
+
+
+def check_backend_tools(settings: Settings) -> Finding:
+    if settings.backend == "vertex":
+        return Finding("backend", "ok", "every tool is available, Imagen and Veo included")
+    return Finding(
+        "backend",
+        "warn",
+        "Gemini Developer API: Imagen and Veo (generate_video, extend_video) need Vertex AI mode in google-genai 3.x",
+        "for video, set GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_API_KEY (express mode) or GOOGLE_CLOUD_PROJECT",
+    )
+
+
+def check_output_dir(settings: Settings) -> Finding:
+    folder = settings.output_dir.expanduser()
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=folder, prefix=".doctor-", delete=True) as probe:
+            probe.write(b"ok")
+    except OSError as exc:
+        return Finding(
+            "output folder",
+            "fail",
+            f"{folder} is not writable ({exc.strerror or exc})",
+            "set GEMINI_MCP_OUTPUT_DIR to a folder this user can write",
+        )
+    return Finding("output folder", "ok", f"{folder} is writable")
+
+
+def check_allowed_dirs(settings: Settings) -> Finding:
+    folders = settings.allowed_dirs or (Path.cwd(),)
+    missing = [str(d) for d in folders if not Path(d).expanduser().is_dir()]
+    listed = ", ".join(str(d) for d in folders)
+    if missing:
+        return Finding(
+            "local media folders",
+            "warn",
+            f"{', '.join(missing)} do not exist",
+            "fix GEMINI_MCP_ALLOWED_DIRS (folders separated by ':')",
+        )
+    source = "GEMINI_MCP_ALLOWED_DIRS" if settings.allowed_dirs else "the working directory"
+    detail = f"{listed}, from {source}; a host's MCP roots take precedence when it sends them"
+    return Finding("local media folders", "ok", detail)
+
+
+async def check_endpoint(settings: Settings) -> list[Finding]:
+    from gemini_mcp.gemini.endpoint import key_status, reachable
+
+    ok, detail = await reachable(settings)
+    if not ok:
+        return [
+            Finding(
+                "endpoint",
+                "fail",
+                detail,
+                "check the network or proxy (HTTPS_PROXY), or GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL",
+            )
+        ]
+    findings = [Finding("endpoint", "ok", f"{detail} answers")]
+    status = await key_status(settings)
+    if status is None:
+        return findings
+    if status == 200:
+        findings.append(Finding("API key", "ok", "accepted: listing models works"))
+    elif status in (400, 401, 403):
+        findings.append(
+            Finding(
+                "API key",
+                "fail",
+                f"rejected (HTTP {status})",
+                f"check {settings.api_key_variable}: create a key at https://aistudio.google.com/apikey",
+            )
+        )
+    else:
+        findings.append(Finding("API key", "warn", f"listing models answered HTTP {status}", "try again later"))
+    return findings
+
+
+async def diagnose(settings: Settings, environ: dict[str, str] | None = None, *, network: bool = True) -> list[Finding]:
+    environ = dict(os.environ) if environ is None else environ
+    findings = [
+        check_versions(),
+        check_credentials(settings, environ),
+        check_backend_tools(settings),
+        check_output_dir(settings),
+        check_allowed_dirs(settings),
+    ]
+    if network and settings.has_credentials:
+        findings.extend(await check_endpoint(settings))
+    return findings
+
+
+def report(findings: list[Finding], as_json: bool = False) -> str:
+    if as_json:
+        return json.dumps([asdict(f) for f in findings], indent=2)
+    lines = []
+    for finding in findings:
+        lines.append(f"{MARKS[finding.status]} {finding.check}: {finding.detail}")
+        if finding.fix:
+            lines.append(f"    fix: {finding.fix}")
+    failed = sum(f.status == "fail" for f in findings)
+    lines.append(f"{failed} problem(s) to fix" if failed else "all good: add the server to your MCP host (see README)")
+    return "\n".join(lines)
