@@ -25,8 +25,8 @@ def _tool(name: str) -> list[str]:
 @pytest.mark.parametrize(
     "command",
     [
-        ["ruff", "format", "--check", "src", "tests", "benchmarks"],
-        ["ruff", "check", "src", "tests", "benchmarks"],
+        ["ruff", "format", "--check", "src", "tests", "benchmarks", "examples"],
+        ["ruff", "check", "src", "tests", "benchmarks", "examples"],
         ["mypy"],
     ],
     ids=["ruff-format", "ruff-check", "mypy"],

@@ -109,6 +109,7 @@ def demo_environment() -> dict[str, str]:
         GOOGLE_GEMINI_BASE_URL=emulator.base_url,
         GOOGLE_VERTEX_BASE_URL=emulator.base_url,
     )
+    environ.setdefault("GEMINI_MCP_VIDEO_POLL_SECONDS", "1")  # emulated Veo finishes in seconds
     return environ
 
 

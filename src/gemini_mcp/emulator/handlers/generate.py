@@ -210,9 +210,24 @@ def function_calls(ctx: RpcContext) -> list[dict[str, Any]]:
     calls = []
     for declaration in chosen:
         schema = get(declaration, "parameters") or get(declaration, "parameters_json_schema")
-        args = instance(schema, "value") if schema else {}
+        args = call_arguments(schema) if schema else {}
         calls.append({"name": get(declaration, "name"), "args": args if isinstance(args, dict) else {}})
     return calls
+
+
+def call_arguments(schema: Any) -> Any:
+    """What the emulated model passes: the required arguments, plus optional ones that are a choice from an
+    enum; optional free-form values are left out, as a real model leaves settings it was not asked about."""
+    args = instance(schema, "value")
+    required = get(schema, "required") if isinstance(schema, dict) else None
+    if not (isinstance(args, dict) and isinstance(required, list) and required):
+        return args
+    properties = schema.get("properties") or {}
+    return {
+        name: value
+        for name, value in args.items()
+        if name in required or (isinstance(properties.get(name), dict) and "enum" in properties[name])
+    }
 
 
 def structured_answer(ctx: RpcContext, text: str) -> str | None:

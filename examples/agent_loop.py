@@ -1,0 +1,106 @@
+"""A minimal agent loop: a Gemini model decides which gemini-mcp tools to call, the loop calls them over MCP
+and feeds the results back, until the model answers in text.
+
+    GEMINI_API_KEY=... python examples/agent_loop.py "Draw an image of a red kite, then describe it"
+    python examples/agent_loop.py --demo "Draw an image of a red kite"     # offline, emulated answers
+
+The same pattern works with any model that does function calling: MCP tool schemas are JSON Schema, which is
+what function declarations take (`parameters_json_schema`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from typing import Any
+
+import anyio
+from google import genai
+from google.genai import types
+from mcp import Client
+from mcp.client.stdio import StdioServerParameters
+from mcp_types import CallToolResult, TextContent
+
+DEFAULT_TOOLS = "generate_image,generate_speech,analyze_media,search_web,list_voices"
+SYSTEM = (
+    "You are an assistant with Gemini media tools. Call tools to do what the user asks; when you have what you "
+    "need, answer briefly and mention the gemini://media URIs of what you made."
+)
+
+
+def declaration(tool: Any) -> types.FunctionDeclaration:
+    """An MCP tool as a Gemini function declaration: the input schema is used as it is."""
+    return types.FunctionDeclaration(
+        name=tool.name, description=tool.description or "", parameters_json_schema=tool.input_schema
+    )
+
+
+def tool_output(result: CallToolResult) -> dict[str, Any]:
+    """What the model sees of a tool result: the structured content, else the text; errors say so."""
+    text = "\n".join(block.text for block in result.content if isinstance(block, TextContent))
+    if result.is_error:
+        return {"error": text}
+    return {"output": result.structured_content} if result.structured_content is not None else {"output": text}
+
+
+async def run(goal: str, model: str, tool_names: list[str], max_steps: int, env: dict[str, str], demo: bool) -> str:
+    brain = genai.Client()  # reads GEMINI_API_KEY (or the demo emulator's settings) from the environment
+    server = StdioServerParameters(command=sys.executable, args=["-m", "gemini_mcp"], env=env)
+    async with Client(server) as mcp:
+        tools = [t for t in (await mcp.list_tools()).tools if t.name in tool_names]
+        config = types.GenerateContentConfig(
+            system_instruction=SYSTEM,
+            tools=[types.Tool(function_declarations=[declaration(t) for t in tools])],
+            automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
+        )
+        contents: list[types.Content] = [types.Content(role="user", parts=[types.Part.from_text(text=goal)])]
+        for step in range(1, max_steps + 1):
+            response = await brain.aio.models.generate_content(model=model, contents=contents, config=config)
+            calls = response.function_calls or []
+            if not calls:
+                return response.text or ""
+            contents.append(response.candidates[0].content)  # type: ignore[index,arg-type]
+            answers = []
+            for call in calls:
+                print(f"step {step}: {call.name}({json.dumps(call.args, ensure_ascii=False)})", flush=True)
+                result = await mcp.call_tool(call.name or "", dict(call.args or {}))
+                output = tool_output(result)
+                print(f"    → {json.dumps(output, ensure_ascii=False)[:300]}", flush=True)
+                answers.append(types.Part.from_function_response(name=call.name or "", response=output))
+            contents.append(types.Content(role="user", parts=answers))
+    return f"(stopped after {max_steps} steps)"
+
+
+def demo_environment() -> dict[str, str]:
+    """One offline emulator for both the agent's model and the server's tools (Vertex express mode)."""
+    from gemini_mcp.emulator import Emulator
+
+    emulator = Emulator().start()
+    demo = {
+        "GOOGLE_GENAI_USE_VERTEXAI": "true",
+        "GOOGLE_API_KEY": "demo-key-for-the-offline-emulator",
+        "GOOGLE_GEMINI_BASE_URL": emulator.base_url,
+        "GOOGLE_VERTEX_BASE_URL": emulator.base_url,
+    }
+    os.environ.pop("GEMINI_API_KEY", None)
+    os.environ.update(demo)  # the agent's own genai.Client reads these too
+    return dict(os.environ)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("goal", help="what the agent should do")
+    parser.add_argument("--model", default="gemini-2.5-flash", help="the model that plans the tool calls")
+    parser.add_argument("--tools", default=DEFAULT_TOOLS, help="comma-separated MCP tools the model may call")
+    parser.add_argument("--max-steps", type=int, default=6)
+    parser.add_argument("--demo", action="store_true", help="offline: the built-in emulator plays Gemini")
+    args = parser.parse_args()
+    env = demo_environment() if args.demo else dict(os.environ)
+    answer = anyio.run(run, args.goal, args.model, args.tools.split(","), args.max_steps, env, args.demo)
+    print(f"\nanswer: {answer}")
+
+
+if __name__ == "__main__":
+    main()
