@@ -122,6 +122,7 @@ async def test_demo_mode_serves_every_tool_offline_and_labels_results(tmp_path: 
         for tool, arguments in [
             ("generate_text", {"prompt": "hello"}),
             ("generate_image", {"prompt": "a kite", "output": "link"}),
+            ("live_converse", {"text": "hello", "output": "link"}),
         ]:
             result = await client.call_tool(tool, arguments)
             assert not result.is_error, result

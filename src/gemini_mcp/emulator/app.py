@@ -14,6 +14,7 @@ from typing import Any
 
 import anyio
 from starlette.applications import Starlette
+from starlette.datastructures import QueryParams
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -182,7 +183,7 @@ class Recorder:
             return
         info = paths.parse(path)
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
-        query = dict(Request(scope).query_params)
+        query = dict(QueryParams(scope.get("query_string", b"")))
         key = headers.get("x-goog-api-key") or query.get("key")
         entry: dict[str, Any] = {
             "method": scope.get("method", "WS"),

@@ -6,7 +6,8 @@ left to the environment, google-genai 3.x looks up the Developer-API base URL ev
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import ssl
+from typing import TYPE_CHECKING, Any
 
 import anyio
 
@@ -72,14 +73,23 @@ class GeminiClient:
         from gemini_mcp.gemini.transport import ResilientTransport
 
         s = self.settings
+        transport_args: dict[str, Any] = {}
+        client_args: dict[str, Any] = {}
+        if s.ca_file is not None:
+            # Extra trusted CAs (a TLS-inspecting proxy, or the emulator over TLS): `verify` for HTTPS requests,
+            # `ssl` for the Live API's WebSocket (the SDK passes it to websockets, and drops it for httpx).
+            context = ssl.create_default_context(cafile=str(s.ca_file))
+            transport_args["verify"] = context
+            client_args["ssl"] = context
+        transport = ResilientTransport(
+            s.max_concurrency, attempts=s.retries, backoff_s=s.retry_delay_s, **transport_args
+        )
         http_options = types.HttpOptions(
             base_url=s.base_url,
             api_version=s.api_version,
             timeout=int(s.request_timeout_s * 1000),  # the SDK counts milliseconds
             retry_options=retry_options(s),
-            async_client_args={
-                "transport": ResilientTransport(s.max_concurrency, attempts=s.retries, backoff_s=s.retry_delay_s)
-            },
+            async_client_args={"transport": transport, **client_args},
         )
         api_key = s.api_key.get_secret_value() if s.api_key is not None else None
         if s.backend == "vertex":

@@ -87,7 +87,25 @@ def describe_failure(
                 secrets,
             )
         )
+    if module.startswith("websockets") or isinstance(exc, OSError):  # the Live API's WebSocket (OSError: TLS too)
+        return GeminiCallError(
+            redact(
+                f"Could not keep a Live API connection open ({name}: {exc}): check the network; behind a "
+                "TLS-inspecting proxy (or with the emulator), set GEMINI_MCP_CA_FILE to its CA certificate",
+                secrets,
+            )
+        )
     return None
+
+
+WEBSOCKET_CLOSE_CODES = {
+    1000: "normal closure",
+    1001: "going away",
+    1006: "connection lost",
+    1007: "invalid request payload",
+    1008: "policy violation: unknown model or refused setting",
+    1011: "internal error on Google's side",
+}
 
 
 def _describe_api_error(
@@ -95,6 +113,13 @@ def _describe_api_error(
 ) -> str:
     upstream = f"Gemini API error {code} {status or ''}".strip() + f": {message.strip() or 'no message'}"
     key_name = key_variable or "GEMINI_API_KEY"
+    if 1000 <= code < 5000:  # a WebSocket close code: the Live API ended the session
+        meaning = WEBSOCKET_CLOSE_CODES.get(code, "the session ended")
+        return f"The Live API closed the connection ({code}: {meaning}): {message.strip() or 'no reason given'}. " + (
+            "Check the model (a Live model such as 'native audio') and the settings sent"
+            if code in (1007, 1008)
+            else "Start again; sessions also end at the API's 15-minute limit"
+        )
     if code == 400 and "api key not valid" in message.lower():
         return f"{upstream}. The API key in {key_name} was rejected: set a valid key and restart the server"
     if code in (401, 403):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
+
 VOICES: dict[str, str] = {
     "Zephyr": "Bright",
     "Puck": "Upbeat",
@@ -35,3 +37,6 @@ VOICES: dict[str, str] = {
     "Sulafat": "Warm",
 }
 DEFAULT_VOICE = "Kore"
+
+# The voice names as an enum, so tool input schemas list them and reject others.
+Voice = StrEnum("Voice", {name: name for name in VOICES})  # type: ignore[misc]

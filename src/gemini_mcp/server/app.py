@@ -31,7 +31,9 @@ generate_json (data matching a schema), count_tokens, plan_function_calls, searc
 grounding with sources), chat_start/chat_send for multi-turn chats, embed_text. Understanding: \
 analyze_media (describe images, summarise PDFs, transcribe audio, question videos). Media: generate_image, \
 edit_image, generate_speech (one or two speakers), generate_video / extend_video / get_video_operation \
-(Veo, long-running: progress is reported, or start with wait=false and collect later). list_models shows the \
+(Veo, long-running: progress is reported, or start with wait=false and collect later). Live: live_converse \
+(one spoken turn, WAV reply with transcripts), live_session_start/live_send/live_session_end (a conversation \
+that remembers). list_models shows the \
 models, the aliases every `model` field accepts ('flash', 'pro', 'nano banana', 'veo', ...) and which tools \
 this server's backend can serve; the resource gemini://capabilities says the same as JSON. Generated media \
 is saved by the server and readable as gemini://media/<id> resources; pass such a URI wherever a tool \
@@ -97,8 +99,15 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
     async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
         await anyio.to_thread.run_sync(services.media.sweep_partials)
         try:
-            yield services
+            async with anyio.create_task_group() as background:
+                services.background = background
+                try:
+                    yield services
+                finally:
+                    await services.shut_down()
+                    background.cancel_scope.cancel()
         finally:
+            services.background = None
             await services.gemini.aclose()
 
     server = GeminiServer(

@@ -98,9 +98,19 @@ DEMO_KEY = "demo-key-for-the-offline-emulator"
 
 def demo_environment() -> dict[str, str]:
     """The environment with every credential replaced by the built-in emulator (started here, on loopback)."""
-    from gemini_mcp.emulator import Emulator
+    import atexit
+    import shutil
+    import tempfile
+    from pathlib import Path
 
-    emulator = Emulator().start()  # a daemon thread: it ends with the process
+    from gemini_mcp.emulator import Emulator
+    from gemini_mcp.emulator.tls import make_tls_files
+
+    # TLS, because the SDK opens the Live API only over wss://; the server trusts this throwaway CA.
+    folder = Path(tempfile.mkdtemp(prefix="gemini-mcp-demo-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    tls = make_tls_files(folder)
+    emulator = Emulator(ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file).start()  # a daemon thread
     credentials = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(credentials)}
     environ.update(
@@ -108,6 +118,7 @@ def demo_environment() -> dict[str, str]:
         GOOGLE_API_KEY=DEMO_KEY,
         GOOGLE_GEMINI_BASE_URL=emulator.base_url,
         GOOGLE_VERTEX_BASE_URL=emulator.base_url,
+        GEMINI_MCP_CA_FILE=tls.ca_file,
     )
     environ.setdefault("GEMINI_MCP_VIDEO_POLL_SECONDS", "1")  # emulated Veo finishes in seconds
     return environ

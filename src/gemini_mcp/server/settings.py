@@ -50,6 +50,10 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar(name="GOOGLE_VERTEX_BASE_URL", meaning="Vertex base URL override (e.g. the emulator)"),
     EnvVar(name="GEMINI_MCP_TIMEOUT", meaning="seconds one Gemini request may take", default="120"),
     EnvVar(
+        name="GEMINI_MCP_CA_FILE",
+        meaning="extra CA certificates (PEM) to trust for the Gemini endpoint: a TLS-inspecting proxy, or the emulator",
+    ),
+    EnvVar(
         name="GEMINI_MCP_CALL_DEADLINE",
         meaning="seconds one tool call may take in all, retries included (video tools: GEMINI_MCP_VIDEO_DEADLINE)",
         default="300",
@@ -148,6 +152,7 @@ class Settings(BaseModel):
     api_version: str | None = None
     request_timeout_s: float = 120.0
     call_deadline_s: float = Field(default=300, gt=0)
+    ca_file: Path | None = None
     output_dir: Path = Field(default_factory=_default_output_dir)
     allowed_dirs: tuple[Path, ...] = ()
     inline_max_bytes: int = Field(default=1024 * 1024, ge=0)
@@ -201,7 +206,7 @@ class Settings(BaseModel):
         _copy(env, values, gemini_base_url="GOOGLE_GEMINI_BASE_URL", vertex_base_url="GOOGLE_VERTEX_BASE_URL")
         _copy(env, values, api_version="GOOGLE_GENAI_API_VERSION", output_dir="GEMINI_MCP_OUTPUT_DIR")
         _copy(env, values, request_timeout_s="GEMINI_MCP_TIMEOUT", inline_max_bytes="GEMINI_MCP_INLINE_MAX_BYTES")
-        _copy(env, values, call_deadline_s="GEMINI_MCP_CALL_DEADLINE")
+        _copy(env, values, call_deadline_s="GEMINI_MCP_CALL_DEADLINE", ca_file="GEMINI_MCP_CA_FILE")
         _copy(
             env,
             values,

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
+from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
@@ -66,6 +67,15 @@ class Services:
     _shared: dict[str, Any] = field(default_factory=dict)
     inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
     _idle: anyio.Event | None = None
+    # Tasks that outlive a tool call (live sessions), run by the server's lifespan; None outside it.
+    background: TaskGroup | None = None
+    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
+    async def shut_down(self) -> None:
+        """Run what tool families registered for shutdown (closing live sessions cleanly)."""
+        for hook in self.shutdown_hooks:
+            with anyio.CancelScope(shield=True):
+                await hook()
 
     def call_started(self) -> None:
         self.inflight += 1

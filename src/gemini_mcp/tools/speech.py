@@ -7,7 +7,6 @@ MIME type's parameters before it is saved and returned as `audio/wav`.
 from __future__ import annotations
 
 import re
-from enum import StrEnum
 from typing import Annotated, Any
 
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
@@ -16,13 +15,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from gemini_mcp.gemini.errors import UserInputError
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.response import EmptyAnswer, text_of
-from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES
+from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES, Voice
 from gemini_mcp.server.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.server.progress import reporting
 from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
-Voice = StrEnum("Voice", {name: name for name in VOICES})  # type: ignore[misc]
 SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
 _VOICE_DESCRIPTION = "Prebuilt voice: " + ", ".join(f"{name} ({style})" for name, style in VOICES.items()) + "."
 

@@ -1,0 +1,105 @@
+"""One Live API turn over an open session: send text and/or 16 kHz PCM, collect the reply until turnComplete.
+
+Used by `live_converse` (a session opened for one turn) and `live_send` (a session kept across calls).
+Progress is reported while audio streams back, since a spoken reply can take several seconds.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from gemini_mcp.server.audio import LIVE_INPUT_MIME, pcm_format
+
+if TYPE_CHECKING:
+    from google.genai import types
+    from google.genai.live import AsyncSession
+
+    from gemini_mcp.server.toolkit import Call
+
+Modality = Literal["audio", "text"]
+AUDIO_CHUNK_BYTES = 16_000  # 0.5 s of 16 kHz 16-bit mono per realtime message
+SESSION_LIMIT_S = 15 * 60  # the API ends audio sessions after 15 minutes
+
+
+@dataclass
+class LiveReply:
+    pcm: bytearray = field(default_factory=bytearray)
+    pcm_mime: str | None = None
+    text: str = ""
+    output_transcript: str = ""
+    input_transcript: str = ""
+    usage: dict[str, Any] | None = None
+    first_reply_ms: float | None = None
+    total_ms: float = 0.0
+
+    @property
+    def audio_seconds(self) -> float:
+        fmt = pcm_format(self.pcm_mime)
+        return len(self.pcm) / (fmt.rate * fmt.channels * fmt.sample_width) if self.pcm else 0.0
+
+
+def connect_config(modality: Modality, voice: str | None, system_instruction: str | None) -> types.LiveConnectConfig:
+    from google.genai import types
+
+    audio = modality == "audio"
+    return types.LiveConnectConfig(
+        response_modalities=[types.Modality.AUDIO if audio else types.Modality.TEXT],
+        speech_config=(
+            types.SpeechConfig(
+                voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))
+            )
+            if audio and voice
+            else None
+        ),
+        system_instruction=system_instruction,
+        input_audio_transcription=types.AudioTranscriptionConfig(),
+        output_audio_transcription=types.AudioTranscriptionConfig() if audio else None,
+    )
+
+
+async def run_turn(session: AsyncSession, call: Call, text: str | None, pcm16k: bytes | None) -> LiveReply:
+    from google.genai import types
+
+    started = time.monotonic()
+    reply = LiveReply()
+    if text and pcm16k:
+        # The text sets the scene; the audio that follows ends the turn.
+        await session.send_client_content(
+            turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=False
+        )
+    if pcm16k:
+        for start in range(0, len(pcm16k), AUDIO_CHUNK_BYTES):
+            chunk = pcm16k[start : start + AUDIO_CHUNK_BYTES]
+            await session.send_realtime_input(audio=types.Blob(data=chunk, mime_type=LIVE_INPUT_MIME))
+        await session.send_realtime_input(audio_stream_end=True)
+    elif text:
+        await session.send_client_content(
+            turns=types.Content(role="user", parts=[types.Part(text=text)]), turn_complete=True
+        )
+    await call.progress(0, None, "Gemini is answering")
+    async for message in session.receive():  # ends after the turn's turnComplete
+        content = message.server_content
+        if content is None:
+            continue
+        if content.input_transcription and content.input_transcription.text:
+            reply.input_transcript += content.input_transcription.text
+        if content.output_transcription and content.output_transcription.text:
+            reply.output_transcript += content.output_transcription.text
+        for part in content.model_turn.parts if content.model_turn and content.model_turn.parts else []:
+            if part.inline_data and part.inline_data.data:
+                reply.pcm += part.inline_data.data
+                reply.pcm_mime = reply.pcm_mime or part.inline_data.mime_type
+            elif part.text and not part.thought:
+                reply.text += part.text
+            else:
+                continue
+            if reply.first_reply_ms is None:
+                reply.first_reply_ms = (time.monotonic() - started) * 1000
+            what = f"{reply.audio_seconds:.1f} s of audio" if reply.pcm else f"{len(reply.text)} characters"
+            await call.progress(len(reply.pcm) or len(reply.text), None, f"Gemini is speaking: {what} so far")
+        if message.usage_metadata is not None:
+            reply.usage = message.usage_metadata.model_dump(exclude_none=True)
+    reply.total_ms = (time.monotonic() - started) * 1000
+    return reply

@@ -1,0 +1,280 @@
+"""Live API tools: spoken (or text) conversation with a native-audio Gemini model over its WebSocket.
+
+`live_converse` is one turn in one call; `live_session_start` / `live_send` / `live_session_end` keep a
+session (and its memory of the conversation) across calls. Input is text and/or an audio clip (WAV or raw
+PCM, converted to the 16 kHz mono PCM the API takes); the reply is WAV audio (or text) with transcripts.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from pydantic import Field
+
+from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.gemini.live import LiveReply, connect_config, run_turn
+from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.voices import Voice
+from gemini_mcp.server.audio import AudioDecodeError, PcmFormat, pcm_format, pcm_to_wav, to_pcm16_mono
+from gemini_mcp.server.live_sessions import LiveSessions
+from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.server.media_input import MediaInput, load_media
+from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+
+_VOICE = "Prebuilt voice for spoken replies (e.g. Puck, Kore, Charon); list_voices describes them all."
+_AUDIO = (
+    "Audio to say to the model: a WAV file (any rate/channels, PCM) or raw PCM with mime_type "
+    "'audio/pcm;rate=N', by path, base64 `data` or gemini://media URI. Sent as 16 kHz mono PCM."
+)
+
+
+# --- inputs and outputs ---------------------------------------------------------------------------------
+class TurnInput(ToolInput):
+    text: Annotated[str | None, Field(description="What to say in text (with or without `audio`).")] = None
+    audio: Annotated[MediaInput | None, Field(description=_AUDIO)] = None
+    output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
+
+
+class SessionSettings(ToolInput):
+    voice: Annotated[Voice | None, Field(description=_VOICE)] = None
+    system_instruction: Annotated[
+        str | None, Field(description="How the model should behave for the whole conversation.")
+    ] = None
+    response_modality: Annotated[
+        Literal["audio", "text"], Field(description="'audio' (spoken reply, WAV, with transcript) or 'text'.")
+    ] = "audio"
+    model: Annotated[
+        str | None, Field(description="A Live model; default the native-audio Flash model ('native audio').")
+    ] = None
+
+
+class LiveConverseInput(TurnInput, SessionSettings):
+    """One turn: open a session, say something, get the reply, close."""
+
+
+class LiveSessionStartInput(SessionSettings):
+    """Open a session for several turns."""
+
+
+class LiveSendInput(TurnInput):
+    session_id: Annotated[str, Field(description="The id live_session_start returned.")]
+
+
+class LiveSessionEndInput(ToolInput):
+    session_id: Annotated[str, Field(description="The id live_session_start returned.")]
+
+
+class Timing(ToolOutput):
+    first_reply_ms: Annotated[float | None, Field(description="From sending to the first reply chunk.")] = None
+    total_ms: Annotated[float, Field(description="From sending to turnComplete.")]
+    audio_seconds: Annotated[float, Field(description="Length of the spoken reply.")] = 0.0
+
+
+class LiveTurnOutput(ToolOutput):
+    model: str
+    session_id: Annotated[str | None, Field(description="The session, for live_send turns.")] = None
+    turn: Annotated[int | None, Field(description="Turn number within the session.")] = None
+    audio: Annotated[SavedMedia | None, Field(description="The spoken reply, saved as WAV.")] = None
+    output_transcript: Annotated[str | None, Field(description="What the model said, as text.")] = None
+    input_transcript: Annotated[str | None, Field(description="What the model heard from your audio.")] = None
+    text: Annotated[str | None, Field(description="The reply, in text mode.")] = None
+    timing: Timing
+    usage: dict[str, Any] | None = None
+
+
+class LiveSessionOutput(ToolOutput):
+    session_id: str
+    model: str
+    response_modality: str
+    voice: str | None = None
+    idle_timeout_s: Annotated[float, Field(description="Closed after this long without a turn.")]
+    max_duration_s: Annotated[float, Field(description="The API's limit on one session.")] = 900
+
+
+class LiveSessionEndOutput(ToolOutput):
+    session_id: str
+    closed: bool
+    turns: int
+
+
+def _voice(voice: Voice | None) -> str | None:
+    return voice.value if voice is not None else None
+
+
+# --- the Gemini calls --------------------------------------------------------------------------------------
+def sessions(call: Call) -> LiveSessions:
+    if call.settings.stateless:
+        raise UserInputError(
+            "live sessions are not available in stateless mode (GEMINI_MCP_STATELESS): a session is a connection "
+            "held by one server process; use live_converse, which needs no session"
+        )
+
+    def make() -> LiveSessions:
+        store = LiveSessions(call.settings.live_max_sessions, call.settings.live_idle_seconds)
+        call.services.shutdown_hooks.append(store.close_all)
+        return store
+
+    store = call.services.shared("live_sessions", make)
+    store.background = call.services.background
+    return store
+
+
+async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | None]:
+    text = args.text.strip() if args.text and args.text.strip() else None
+    if text is None and args.audio is None:
+        raise UserInputError("text or audio: give at least one (what to say to the model)")
+    pcm = None
+    if args.audio is not None:
+        loaded = await load_media(args.audio, call, field="audio")
+        if loaded.data is None:
+            raise UserInputError("audio: give the clip itself (path, data or gemini://media URI), not a remote file")
+        try:
+            pcm = to_pcm16_mono(loaded.data, args.audio.mime_type or loaded.mime_type)
+        except AudioDecodeError as exc:
+            raise UserInputError(str(exc)) from None
+        if not pcm:
+            raise UserInputError("audio: the clip has no samples")
+    return text, pcm
+
+
+async def live_converse(args: LiveConverseInput, call: Call) -> CallToolResult:
+    call.model = model = resolve_model(args.model, Task.LIVE)
+    text, pcm = await turn_input(args, call)
+    client = await call.client()
+    config = connect_config(args.response_modality, _voice(args.voice), args.system_instruction)
+    async with client.aio.live.connect(model=model, config=config) as session:
+        reply = await run_turn(session, call, text, pcm)
+    return await deliver(call, model, reply, args.output, hint=text or "audio turn")
+
+
+async def live_session_start(args: LiveSessionStartInput, call: Call) -> CallToolResult:
+    call.model = model = resolve_model(args.model, Task.LIVE)
+    store = sessions(call)
+    session = await store.open(call, model, args.response_modality, _voice(args.voice), args.system_instruction)
+    output = LiveSessionOutput(
+        session_id=session.id,
+        model=model,
+        response_modality=args.response_modality,
+        voice=_voice(args.voice),
+        idle_timeout_s=store.idle_s,
+    )
+    return structured_result(output, text=f"Live session {session.id} is open ({model}); send turns with live_send.")
+
+
+async def live_send(args: LiveSendInput, call: Call) -> CallToolResult:
+    store = sessions(call)
+    session = store.get(args.session_id)
+    call.model = session.model
+    text, pcm = await turn_input(args, call)
+    reply = await store.send(call, session, text, pcm)
+    return await deliver(
+        call, session.model, reply, args.output, hint=text or "audio turn", session_id=session.id, turn=session.turns
+    )
+
+
+async def live_session_end(args: LiveSessionEndInput, call: Call) -> CallToolResult:
+    store = sessions(call)
+    session = store.get(args.session_id)
+    await store.close(session)
+    output = LiveSessionEndOutput(session_id=session.id, closed=True, turns=session.turns)
+    return structured_result(output, text=f"Live session {session.id} closed after {session.turns} turns.")
+
+
+# --- the conversion to MCP content ----------------------------------------------------------------------
+async def deliver(
+    call: Call,
+    model: str,
+    reply: LiveReply,
+    output: OutputMode,
+    *,
+    hint: str,
+    session_id: str | None = None,
+    turn: int | None = None,
+) -> CallToolResult:
+    blocks: list[ContentBlock] = []
+    saved = None
+    if reply.pcm:
+        fmt = pcm_format(reply.pcm_mime) if reply.pcm_mime else PcmFormat()
+        wav = pcm_to_wav(bytes(reply.pcm), fmt)
+        saved = await call.media.save(wav, mime_type="audio/wav", kind="live", hint=hint[:40])
+        blocks.extend(call.media.content_for(saved, wav, output, description=reply.output_transcript[:80] or None))
+    said = reply.text or reply.output_transcript
+    lines = [said or "(no words in the reply)"]
+    if reply.input_transcript:
+        lines.append(f"Heard: {reply.input_transcript}")
+    if saved is not None:
+        lines.append(f"{reply.audio_seconds:.1f} s of audio, saved: {saved.path}")
+    blocks.append(TextContent(type="text", text="\n".join(lines)))
+    result = LiveTurnOutput(
+        model=model,
+        session_id=session_id,
+        turn=turn,
+        audio=saved,
+        output_transcript=reply.output_transcript or None,
+        input_transcript=reply.input_transcript or None,
+        text=reply.text or None,
+        timing=Timing(
+            first_reply_ms=round(reply.first_reply_ms, 1) if reply.first_reply_ms is not None else None,
+            total_ms=round(reply.total_ms, 1),
+            audio_seconds=round(reply.audio_seconds, 3),
+        ),
+        usage=reply.usage,
+    )
+    return structured_result(result, blocks)
+
+
+_TALKS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
+
+TOOLS: list[ToolSpec[Any]] = [
+    ToolSpec(
+        name="live_converse",
+        title="Talk to Gemini Live (one turn)",
+        description=(
+            "Say something to a native-audio Gemini model over the Live API and get its spoken reply: give "
+            "`text` and/or `audio` (a WAV clip). Returns the reply as WAV audio (inline when small, plus a "
+            "resource link), what it said and what it heard as transcripts, and timing. For a conversation that "
+            "remembers earlier turns, use live_session_start and live_send instead."
+        ),
+        input_model=LiveConverseInput,
+        output_model=LiveTurnOutput,
+        handler=live_converse,
+        annotations=_TALKS,
+    ),
+    ToolSpec(
+        name="live_session_start",
+        title="Start a Gemini Live session",
+        description=(
+            "Open a Live API session (voice, system instruction, audio or text replies) and get its session_id; "
+            "then talk with live_send, and close it with live_session_end. Sessions close by themselves after "
+            "GEMINI_MCP_LIVE_IDLE_SECONDS without a turn and after the API's 15-minute limit."
+        ),
+        input_model=LiveSessionStartInput,
+        output_model=LiveSessionOutput,
+        handler=live_session_start,
+        annotations=_TALKS,
+    ),
+    ToolSpec(
+        name="live_send",
+        title="Say something in a Gemini Live session",
+        description=(
+            "One turn in an open Live session: `text` and/or `audio` in, the spoken (or text) reply out with "
+            "transcripts; the model remembers the session's earlier turns. Progress is reported while it speaks."
+        ),
+        input_model=LiveSendInput,
+        output_model=LiveTurnOutput,
+        handler=live_send,
+        annotations=_TALKS,
+    ),
+    ToolSpec(
+        name="live_session_end",
+        title="End a Gemini Live session",
+        description="Close a Live session started with live_session_start (its connection and memory end).",
+        input_model=LiveSessionEndInput,
+        output_model=LiveSessionEndOutput,
+        handler=live_session_end,
+        annotations=ToolAnnotations(
+            read_only_hint=False, destructive_hint=True, idempotent_hint=False, open_world_hint=False
+        ),
+    ),
+]
