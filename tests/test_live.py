@@ -256,3 +256,20 @@ async def test_the_emulator_closes_a_bad_setup_like_the_api(live_emulator: Emula
             await socket.recv()
     assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 1007  # type: ignore[attr-defined]
     assert json.dumps(live_messages(live_emulator, "setup")) is not None
+
+
+async def test_progress_while_the_reply_streams(
+    live_env: Callable[..., dict[str, str]], live_emulator: Emulator
+) -> None:
+    live_emulator.configure(stream_chunk_delay_s=0.02)
+    messages: list[str] = []
+
+    async def on_progress(progress: float, total: float | None, message: str | None) -> None:
+        messages.append(message or "")
+
+    async with live_client(live_env()) as client:
+        result = await client.call_tool("live_converse", {"text": "Tell me something"}, progress_callback=on_progress)
+    assert not result.is_error, text_of(result)
+    assert messages[0] == "Gemini is answering"
+    speaking = [m for m in messages if m.startswith("Gemini is speaking: ")]
+    assert len(speaking) >= 3 and speaking[-1].endswith("s of audio so far")
