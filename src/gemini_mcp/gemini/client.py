@@ -82,7 +82,11 @@ class GeminiClient:
             transport_args["verify"] = context
             client_args["ssl"] = context
         transport = ResilientTransport(
-            s.max_concurrency, attempts=s.retries, backoff_s=s.retry_delay_s, **transport_args
+            s.max_concurrency,
+            attempts=s.retries,
+            backoff_s=s.retry_delay_s,
+            offload_dir=s.output_dir.expanduser(),  # same folder as the media: adopting a file is a rename
+            **transport_args,
         )
         http_options = types.HttpOptions(
             base_url=s.base_url,

@@ -107,6 +107,23 @@ class MediaStore:
         assert write.saved is not None
         return write.saved
 
+    async def adopt(self, path: Path, *, mime_type: str, kind: str, hint: str = "") -> SavedMedia:
+        """Take over a complete file already in the output folder (streamed there by the transport)."""
+        media_id, name = self._new_name(kind, mime_type, hint)
+        final = self.root / name
+        await anyio.to_thread.run_sync(os.replace, path, final)
+        size = (await anyio.Path(final).stat()).st_size
+        saved = SavedMedia(
+            id=media_id,
+            uri=MEDIA_URI_PREFIX + media_id,
+            path=str(final.resolve()),
+            mime_type=mime_type,
+            size_bytes=size,
+            name=name,
+        )
+        await anyio.to_thread.run_sync(self._apply_retention, final)
+        return saved
+
     @asynccontextmanager
     async def writer(self, *, mime_type: str, kind: str, hint: str = "") -> AsyncIterator[_Writer]:
         """Stream a file in chunks (`await write(chunk)`); it appears under its final name only when whole.

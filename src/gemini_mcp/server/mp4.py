@@ -55,6 +55,29 @@ def probe(data: bytes) -> Mp4Info:
     return Mp4Info(duration, width, height)
 
 
+def probe_file(path: str) -> Mp4Info:
+    """As `probe`, reading only the box headers and the `moov` box of a file (videos can be large)."""
+    with open(path, "rb") as handle:
+        handle.seek(0, 2)
+        end = handle.tell()
+        position = 0
+        while position + 8 <= end:
+            handle.seek(position)
+            header = handle.read(16)
+            size, kind = struct.unpack(">I4s", header[:8])
+            if size == 1 and len(header) == 16:
+                size = struct.unpack(">Q", header[8:16])[0]
+            elif size == 0:
+                size = end - position
+            if size < 8:
+                break
+            if kind == b"moov":
+                handle.seek(position)
+                return probe(handle.read(min(size, end - position)))
+            position += size
+    return Mp4Info(None, None, None)
+
+
 def aspect_ratio(width: int | None, height: int | None) -> str | None:
     if not width or not height:
         return None

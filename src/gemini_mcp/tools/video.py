@@ -20,9 +20,10 @@ from pydantic import Field
 
 from gemini_mcp.gemini.errors import UserInputError
 from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.offload import offloaded_path
 from gemini_mcp.server.media import SavedMedia
 from gemini_mcp.server.media_input import LoadedMedia, MediaInput, load_media
-from gemini_mcp.server.mp4 import aspect_ratio, probe, resolution
+from gemini_mcp.server.mp4 import aspect_ratio, probe, probe_file, resolution
 from gemini_mcp.server.progress import MAX_SILENCE_S, Heartbeat
 from gemini_mcp.server.settings import Backend
 from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
@@ -320,14 +321,20 @@ async def _deliver(
         if video is None:
             continue
         data = video.video_bytes
-        if data is None and video.uri and video.uri.startswith("gs://"):
+        offloaded = offloaded_path(call.media.root, video.uri or "")
+        if offloaded is not None:
+            # Streamed to disk by the transport (a large inline video): adopt the file, never load it.
+            saved = await call.media.adopt(offloaded, mime_type="video/mp4", kind="video", hint=hint)
+            info = await anyio.to_thread.run_sync(probe_file, saved.path)
+        elif data is None and video.uri and video.uri.startswith("gs://"):
             gcs.append(video.uri)
             continue
-        if data is None:
-            # Developer-API download URIs carry the key: the SDK fetches them server-side; never hand them out.
-            data = await client.aio.files.download(file=video)
-        saved = await _save(call, data, hint)
-        info = probe(data)
+        else:
+            if data is None:
+                # Developer-API download URIs carry the key: the SDK fetches them server-side; never hand them out.
+                data = await client.aio.files.download(file=video)
+            saved = await _save(call, data, hint)
+            info = probe(data)
         videos.append(
             VideoInfo(
                 **saved.model_dump(),
@@ -361,9 +368,10 @@ async def _save(call: Call, data: bytes, hint: str) -> SavedMedia:
     return write.saved
 
 
-def _content(call: Call, saved: SavedMedia, data: bytes, output: str, hint: str) -> list[ContentBlock]:
+def _content(call: Call, saved: SavedMedia, data: bytes | None, output: str, hint: str) -> list[ContentBlock]:
+    """An embedded video when asked and small enough (`data` is None for a file streamed to disk), and a link."""
     blocks: list[ContentBlock] = []
-    if output in ("inline", "both") and len(data) <= call.media.inline_max_bytes:
+    if output in ("inline", "both") and data is not None and len(data) <= call.media.inline_max_bytes:
         blob = BlobResourceContents(uri=saved.uri, mime_type="video/mp4", blob=base64.b64encode(data).decode())
         blocks.append(EmbeddedResource(type="resource", resource=blob))
     elif output == "inline":
