@@ -20,6 +20,7 @@ from gemini_mcp.server.auth import build_auth
 from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
 from gemini_mcp.server.client_logging import register_client_logging
 from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
+from gemini_mcp.server.media_urls import register_media_route, signer_for
 from gemini_mcp.server.prompts import register_prompts
 from gemini_mcp.server.settings import Settings
 from gemini_mcp.server.tasks import VideoTasks
@@ -69,6 +70,7 @@ class GeminiServer(MCPServer[Services]):
 def build_services(settings: Settings) -> Services:
     from gemini_mcp.tools import all_tool_specs
 
+    signer = signer_for(settings)
     media = MediaStore(
         settings.output_dir,
         inline_max_bytes=settings.inline_max_bytes,
@@ -76,8 +78,9 @@ def build_services(settings: Settings) -> Services:
             max_total_bytes=int(settings.output_max_mb * 1024 * 1024),
             max_age_s=settings.output_max_age_hours * 3600,
         ),
+        link_for=signer.url if signer else None,
     )
-    services = Services(settings=settings, gemini=GeminiClient(settings), media=media)
+    services = Services(settings=settings, gemini=GeminiClient(settings), media=media, media_urls=signer)
     services.specs = all_tool_specs()
     return services
 
@@ -149,6 +152,8 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
             raise ResourceNotFoundError(f"No media with id {media_id}")
         return found[0]
 
+    if services.media_urls is not None:
+        register_media_route(server, services.media, services.media_urls)
     register_prompts(server, services.media)
     register_client_logging(server)
     return server

@@ -13,7 +13,7 @@ import os
 import re
 import secrets
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,6 +75,10 @@ class SavedMedia(BaseModel):
     mime_type: Annotated[str, Field(description="MIME type of the file.")]
     size_bytes: Annotated[int, Field(description="File size in bytes.")]
     name: Annotated[str, Field(description="File name.")]
+    download_url: Annotated[
+        str | None,
+        Field(description="A signed, expiring link to the file (HTTP transport only; needs no auth header)."),
+    ] = None
 
 
 @dataclass(frozen=True)
@@ -87,11 +91,17 @@ class MediaStore:
     """The output directory, as a store of media items addressed by id."""
 
     def __init__(
-        self, root: Path, *, inline_max_bytes: int = 1024 * 1024, retention: RetentionPolicy | None = None
+        self,
+        root: Path,
+        *,
+        inline_max_bytes: int = 1024 * 1024,
+        retention: RetentionPolicy | None = None,
+        link_for: Callable[[str], str] | None = None,
     ) -> None:
         self.root = root.expanduser()
         self.inline_max_bytes = inline_max_bytes
         self.retention = retention or RetentionPolicy()
+        self.link_for = link_for  # media id → signed download URL, when serving HTTP
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -120,6 +130,7 @@ class MediaStore:
             mime_type=mime_type,
             size_bytes=size,
             name=name,
+            download_url=self.link_for(media_id) if self.link_for else None,
         )
         await anyio.to_thread.run_sync(self._apply_retention, final)
         return saved
@@ -152,6 +163,7 @@ class MediaStore:
             mime_type=mime_type,
             size_bytes=writer.size,
             name=name,
+            download_url=self.link_for(media_id) if self.link_for else None,
         )
         await anyio.to_thread.run_sync(self._apply_retention, final)
 

@@ -54,6 +54,11 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
         meaning="extra CA certificates (PEM) to trust for the Gemini endpoint: a TLS-inspecting proxy, or the emulator",
     ),
     EnvVar(
+        name="GEMINI_MCP_MEDIA_URL_TTL",
+        meaning="HTTP: seconds a signed /media/<id> download link stays valid",
+        default="3600",
+    ),
+    EnvVar(
         name="GEMINI_MCP_CALL_DEADLINE",
         meaning="seconds one tool call may take in all, retries included (video tools: GEMINI_MCP_VIDEO_DEADLINE)",
         default="300",
@@ -153,6 +158,7 @@ class Settings(BaseModel):
     request_timeout_s: float = 120.0
     call_deadline_s: float = Field(default=300, gt=0)
     ca_file: Path | None = None
+    media_url_ttl_s: float = Field(default=3600, gt=0)
     output_dir: Path = Field(default_factory=_default_output_dir)
     allowed_dirs: tuple[Path, ...] = ()
     inline_max_bytes: int = Field(default=1024 * 1024, ge=0)
@@ -207,6 +213,7 @@ class Settings(BaseModel):
         _copy(env, values, api_version="GOOGLE_GENAI_API_VERSION", output_dir="GEMINI_MCP_OUTPUT_DIR")
         _copy(env, values, request_timeout_s="GEMINI_MCP_TIMEOUT", inline_max_bytes="GEMINI_MCP_INLINE_MAX_BYTES")
         _copy(env, values, call_deadline_s="GEMINI_MCP_CALL_DEADLINE", ca_file="GEMINI_MCP_CA_FILE")
+        _copy(env, values, media_url_ttl_s="GEMINI_MCP_MEDIA_URL_TTL")
         _copy(
             env,
             values,

@@ -37,6 +37,8 @@ from gemini_mcp.server.settings import Backend, Settings
 if TYPE_CHECKING:
     from google import genai
 
+    from gemini_mcp.server.media_urls import MediaUrlSigner
+
 logger = logging.getLogger("gemini_mcp.tools")
 
 InputT = TypeVar("InputT", bound=BaseModel)
@@ -63,6 +65,7 @@ class Services:
     settings: Settings
     gemini: GeminiClient
     media: MediaStore
+    media_urls: MediaUrlSigner | None = None  # signs /media/<id> download links when serving HTTP
     specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
     _shared: dict[str, Any] = field(default_factory=dict)
     inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
