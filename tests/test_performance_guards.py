@@ -4,6 +4,7 @@ and that every benchmark script runs (on a tiny workload) and prints its ratios.
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -25,23 +26,47 @@ from gemini_mcp.server.app import build_server
 from gemini_mcp.server.settings import Settings
 
 async def main():
-    server = build_server(Settings.from_env({"GEMINI_API_KEY": "k", "GEMINI_MCP_SCHEMA_CACHE": "0"}))
+    server = build_server(Settings.from_env({"GEMINI_API_KEY": "k"}))
     async with Client(server) as client:
         tools = await client.list_tools()
+        listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools]
+        tool_modules = sorted(m for m in sys.modules if m.startswith("gemini_mcp.tools."))
+        answer = await client.call_tool("list_voices", {})
     heavy = ["google.genai", "google.auth", "gemini_mcp.emulator", "gemini_mcp.gemini.transport"]
-    print(json.dumps({"tools": len(tools.tools), "heavy": [m for m in heavy if m in sys.modules]}))
+    report = {
+        "tools": listed,
+        "heavy": [m for m in heavy if m in sys.modules],
+        "tool_modules_at_start": tool_modules,
+        "speech_loaded_by_call": "gemini_mcp.tools.speech" in sys.modules,
+        "call_ok": not answer.is_error,
+    }
+    print(json.dumps(report))
 
 anyio.run(main)
 """
 
 
-def test_start_up_and_tools_list_do_not_load_the_sdk_or_the_emulator() -> None:
+def start_up(tmp_path: Path, **env: str) -> dict[str, Any]:
     # A fresh interpreter: this test process has long since imported everything. (uvicorn is not
     # listed, nor httpx2: the mcp package itself imports them, so the bare-MCPServer floor pays too.)
-    out = subprocess.run([sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=120, check=True)
-    report = json.loads(out.stdout.strip().splitlines()[-1])
-    assert report["tools"] > 10
-    assert report["heavy"] == []
+    environ = {**os.environ, "XDG_CACHE_HOME": str(tmp_path / "cache"), **env}
+    out = subprocess.run(
+        [sys.executable, "-c", START_UP], capture_output=True, text=True, timeout=120, check=True, env=environ
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+
+
+def test_start_up_and_tools_list_do_not_load_the_sdk_or_the_emulator(tmp_path: Path) -> None:
+    eager = start_up(tmp_path, GEMINI_MCP_SCHEMA_CACHE="0")
+    first = start_up(tmp_path)  # imports the tool modules and writes the catalog
+    lazy = start_up(tmp_path)  # registers the tools from the catalog
+    for report in (eager, first, lazy):
+        assert report["heavy"] == [] and report["call_ok"]
+        assert len(report["tools"]) == 23
+    assert lazy["tools"] == eager["tools"] == first["tools"]  # same names, schemas, annotations
+    assert eager["tool_modules_at_start"] and first["tool_modules_at_start"]
+    assert lazy["tool_modules_at_start"] == []  # no tool module (and none of its models) at start-up
+    assert lazy["speech_loaded_by_call"]  # the first call loads its module
 
 
 @pytest.mark.anyio

@@ -22,8 +22,10 @@ from gemini_mcp.server.client_logging import register_client_logging
 from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
 from gemini_mcp.server.media_urls import register_media_route, signer_for
 from gemini_mcp.server.prompts import register_prompts
+from gemini_mcp.server.schema_cache import SchemaCache
 from gemini_mcp.server.settings import Settings
 from gemini_mcp.server.tasks import VideoTasks
+from gemini_mcp.server.tool_catalog import tool_specs
 from gemini_mcp.server.toolkit import Services, build_tools
 
 INSTRUCTIONS = """\
@@ -67,9 +69,7 @@ class GeminiServer(MCPServer[Services]):
         return await super().read_resource(uri, context)
 
 
-def build_services(settings: Settings) -> Services:
-    from gemini_mcp.tools import all_tool_specs
-
+def build_services(settings: Settings, cache: SchemaCache | None = None) -> Services:
     signer = signer_for(settings)
     media = MediaStore(
         settings.output_dir,
@@ -81,7 +81,7 @@ def build_services(settings: Settings) -> Services:
         link_for=signer.url if signer else None,
     )
     services = Services(settings=settings, gemini=GeminiClient(settings), media=media, media_urls=signer)
-    services.specs = all_tool_specs()
+    services.specs = tool_specs(cache or SchemaCache())
     return services
 
 
@@ -95,7 +95,8 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
 def build_server(settings: Settings | None = None) -> GeminiServer:
     """The MCP server with every tool family registered; nothing touches the network until a tool runs."""
     settings = settings or Settings.from_env()
-    services = build_services(settings)
+    cache = SchemaCache()
+    services = build_services(settings, cache)
     auth, token_verifier = build_auth(settings)
 
     @asynccontextmanager
@@ -119,7 +120,7 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
         description="Every capability of Google's Gemini API as MCP tools.",
         instructions=(DEMO_INSTRUCTIONS + INSTRUCTIONS) if settings.demo else INSTRUCTIONS,
         version=__version__,
-        tools=build_tools(services.specs, services),
+        tools=build_tools(services.specs, services, cache),
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[VideoTasks(services)],

@@ -181,9 +181,19 @@ class ToolSpec(Generic[InputT]):
     backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
     long_running: bool = False  # waits for Veo: bounded by GEMINI_MCP_VIDEO_DEADLINE, not the call deadline
 
+    @property
+    def is_loaded(self) -> bool:
+        """False for a LazyToolSpec whose module is not imported yet (server/tool_catalog.py)."""
+        return True
+
     def deadline_s(self, settings: Settings) -> float:
         """How long one call may take in all; a video call also downloads and saves the result."""
         return settings.video_deadline_s + settings.request_timeout_s if self.long_running else settings.call_deadline_s
+
+
+async def _not_loaded_yet(**_: Any) -> Any:
+    """`Tool.fn` of a lazy tool: never called (GeminiTool.run calls the spec's handler, loading it)."""
+    raise RuntimeError("GeminiTool.run calls the spec's handler")
 
 
 class _NoArguments(ArgModelBase):
@@ -203,14 +213,15 @@ class GeminiTool(Tool):
             f"{spec.name}:input", lambda: inline_refs(spec.input_model.model_json_schema(by_alias=True))
         )
         output_schema = cache.get(f"{spec.name}:output", lambda: _output_schema(spec.output_model))
+        loaded = spec.is_loaded  # a lazy spec stays unloaded: its model is attached on the first call
         return cls(
-            fn=spec.handler,
+            fn=spec.handler if loaded else _not_loaded_yet,
             name=spec.name,
             title=spec.title,
             description=spec.description,
             parameters=parameters,
             fn_metadata=FuncMetadata(
-                arg_model=_NoArguments, output_model=spec.output_model, output_schema=output_schema
+                arg_model=_NoArguments, output_model=spec.output_model if loaded else None, output_schema=output_schema
             ),
             is_async=True,
             context_kwarg=None,
@@ -260,6 +271,8 @@ class GeminiTool(Tool):
             args = spec.input_model.model_validate(arguments)
         except ValidationError as exc:
             raise ToolError(format_validation_error(spec.name, exc)) from None
+        if self.fn_metadata.output_model is None:  # a lazy spec, loaded just now
+            self.fn_metadata.output_model = spec.output_model
         try:
             if services.settings.backend not in spec.backends:
                 raise BackendUnsupported(
@@ -334,8 +347,8 @@ def _output_schema(model: Any) -> dict[str, Any] | None:
     return inline_refs(schema) if schema is not None else None
 
 
-def build_tools(specs: Sequence[ToolSpec[Any]], services: Services) -> list[Tool]:
-    cache = SchemaCache()
+def build_tools(specs: Sequence[ToolSpec[Any]], services: Services, cache: SchemaCache | None = None) -> list[Tool]:
+    cache = cache or SchemaCache()
     tools: list[Tool] = [GeminiTool.build(spec, services, cache) for spec in specs]
     cache.save()
     return tools
