@@ -71,7 +71,7 @@ class LazyToolSpec(ToolSpec[Any]):
         return f"LazyToolSpec({self.name!r}, loaded={self.is_loaded})"
 
 
-def catalog_entry(spec: ToolSpec[Any]) -> dict[str, Any]:
+def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
     return {
         "name": spec.name,
         "title": spec.title,
@@ -80,7 +80,7 @@ def catalog_entry(spec: ToolSpec[Any]) -> dict[str, Any]:
         "backends": sorted(spec.backends),
         "backend_hint": spec.backend_hint,
         "long_running": spec.long_running,
-        "module": spec.handler.__module__,
+        "module": module,
     }
 
 
@@ -92,10 +92,10 @@ def tool_specs(cache: SchemaCache) -> list[ToolSpec[Any]]:
             return [LazyToolSpec(entry) for entry in catalog]
         except (KeyError, TypeError, ValueError):
             pass  # a catalog from an incompatible layout: rebuild it below
-    from gemini_mcp.tools import all_tool_specs
+    from gemini_mcp.tools import specs_by_module
 
-    specs = all_tool_specs()
+    found = specs_by_module()
     if cache.enabled:
-        cache.entries[CATALOG_KEY] = [catalog_entry(spec) for spec in specs]
+        cache.entries[CATALOG_KEY] = [catalog_entry(module, spec) for module, spec in found]
         cache.dirty = True
-    return specs
+    return [spec for _, spec in found]

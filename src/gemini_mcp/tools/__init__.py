@@ -27,11 +27,16 @@ FAMILIES = (
 )
 
 
-def all_tool_specs() -> list[ToolSpec[Any]]:
+def specs_by_module() -> list[tuple[str, ToolSpec[Any]]]:
+    """Every tool with the module that registers it (where a lazily registered tool is loaded from)."""
     found = {info.name for info in pkgutil.iter_modules(__path__) if not info.name.startswith("_")}
     ordered = [name for name in FAMILIES if name in found] + sorted(found - set(FAMILIES))
-    specs: list[ToolSpec[Any]] = []
+    specs: list[tuple[str, ToolSpec[Any]]] = []
     for name in ordered:
         module = importlib.import_module(f"{__name__}.{name}")
-        specs.extend(getattr(module, "TOOLS", []))
+        specs.extend((module.__name__, spec) for spec in getattr(module, "TOOLS", []))
     return specs
+
+
+def all_tool_specs() -> list[ToolSpec[Any]]:
+    return [spec for _, spec in specs_by_module()]
