@@ -255,6 +255,12 @@ async def test_the_emulator_closes_a_bad_setup_like_the_api(live_emulator: Emula
         with pytest.raises(Exception) as closed:
             await socket.recv()
     assert getattr(closed.value, "rcvd", None) is not None and closed.value.rcvd.code == 1007  # type: ignore[attr-defined]
+
+    for headers, words in [({}, "unregistered callers"), ({"x-goog-api-key": "invalid-key"}, "API key not valid")]:
+        async with connect(url, ssl=context, additional_headers=headers) as socket:
+            with pytest.raises(Exception) as refused:
+                await socket.recv()
+        assert refused.value.rcvd.code == 1008 and words in refused.value.rcvd.reason  # type: ignore[attr-defined]
     assert json.dumps(live_messages(live_emulator, "setup")) is not None
 
 

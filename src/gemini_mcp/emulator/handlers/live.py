@@ -50,6 +50,10 @@ async def live_socket(websocket: WebSocket) -> None:
     state: EmulatorState = websocket.app.state.emulator
     service = websocket.path_params["service"]
     await websocket.accept()
+    refusal = _auth_refusal(websocket, state)
+    if refusal is not None:
+        await websocket.close(code=POLICY, reason=refusal)
+        return
     try:
         setup = parse_setup(await receive_frame(websocket), service)
     except SetupError as refused:
@@ -78,6 +82,17 @@ async def receive_frame(websocket: WebSocket) -> str:
     if message.get("text") is not None:
         return str(message["text"])
     return bytes(message.get("bytes") or b"").decode("utf-8", errors="replace")
+
+
+def _auth_refusal(websocket: WebSocket, state: EmulatorState) -> str | None:
+    """The close reason for a connection without usable credentials, as the HTTP API would refuse it."""
+    key = websocket.headers.get("x-goog-api-key") or websocket.query_params.get("key")
+    if key and key.lower().startswith("invalid"):
+        return "API key not valid. Please pass a valid API key."
+    bearer = websocket.headers.get("authorization", "").lower().startswith(("bearer ", "token "))
+    if key or bearer or not state.config.require_key:
+        return None
+    return "Method doesn't allow unregistered callers. Please use API Key or other form of API consumer identity."
 
 
 def parse_setup(raw: str, service: str) -> dict[str, Any]:
