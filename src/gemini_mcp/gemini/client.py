@@ -11,14 +11,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
+from gemini_mcp.gemini.errors import TRANSIENT_CODES
 from gemini_mcp.server.settings import Settings
 
 if TYPE_CHECKING:
     from google import genai
     from google.genai import types
-
-
-RETRY_STATUSES = (408, 429, 500, 502, 503, 504)
 
 
 def retry_options(settings: Settings) -> types.HttpRetryOptions:
@@ -35,7 +33,7 @@ def retry_options(settings: Settings) -> types.HttpRetryOptions:
         max_delay=30.0,
         exp_base=2.0,
         jitter=settings.retry_delay_s,
-        http_status_codes=list(RETRY_STATUSES),
+        http_status_codes=sorted(TRANSIENT_CODES),
     )
 
 

@@ -43,6 +43,7 @@ class GeminiCallError(Exception):
         self.status = status
 
 
+# Retried by the SDK (client.retry_options), reported by the transport, and named in errors: one list for all three.
 TRANSIENT_CODES = frozenset({408, 429, 500, 502, 503, 504})
 
 

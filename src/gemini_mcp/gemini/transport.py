@@ -25,12 +25,11 @@ from typing import Any
 import anyio
 import httpx2
 
+from gemini_mcp.gemini.errors import TRANSIENT_CODES
 from gemini_mcp.gemini.offload import OFFLOAD_ABOVE_BYTES, InlineMediaOffloader
 from gemini_mcp.gemini.retry_events import tell
 
 RETRY_AFTER_STATUSES = {429, 503}
-RETRYABLE_STATUSES = {408, 429, 500, 502, 503, 504}
-
 MAX_RETRY_AFTER_S = 60.0
 
 
@@ -99,7 +98,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
                 await anyio.sleep(self.backoff_s * 2 ** (attempt - 1))
                 continue
             break
-        if response.status_code in RETRYABLE_STATUSES:
+        if response.status_code in TRANSIENT_CODES:
             await tell(f"Gemini answered {response.status_code} {response.reason_phrase}".strip())
         if response.status_code in RETRY_AFTER_STATUSES:
             delay = retry_after_seconds(response.headers.get("retry-after"))
