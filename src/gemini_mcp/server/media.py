@@ -123,17 +123,7 @@ class MediaStore:
         final = self.root / name
         await anyio.to_thread.run_sync(os.replace, path, final)
         size = (await anyio.Path(final).stat()).st_size
-        saved = SavedMedia(
-            id=media_id,
-            uri=MEDIA_URI_PREFIX + media_id,
-            path=str(final.resolve()),
-            mime_type=mime_type,
-            size_bytes=size,
-            name=name,
-            download_url=self.link_for(media_id) if self.link_for else None,
-        )
-        await anyio.to_thread.run_sync(self._apply_retention, final)
-        return saved
+        return await self._registered(media_id, final, mime_type, size)
 
     @asynccontextmanager
     async def writer(self, *, mime_type: str, kind: str, hint: str = "") -> AsyncIterator[_Writer]:
@@ -156,16 +146,21 @@ class MediaStore:
                 await handle.aclose()
                 await anyio.to_thread.run_sync(lambda: partial.unlink(missing_ok=True))
             raise
-        writer.saved = SavedMedia(
+        writer.saved = await self._registered(media_id, final, mime_type, writer.size)
+
+    async def _registered(self, media_id: str, final: Path, mime_type: str, size: int) -> SavedMedia:
+        """The item a complete file under its final name has become; the retention policy runs after it."""
+        saved = SavedMedia(
             id=media_id,
             uri=MEDIA_URI_PREFIX + media_id,
-            path=str(final.resolve()),
+            path=str(await anyio.Path(final).resolve()),
             mime_type=mime_type,
-            size_bytes=writer.size,
-            name=name,
+            size_bytes=size,
+            name=final.name,
             download_url=self.link_for(media_id) if self.link_for else None,
         )
         await anyio.to_thread.run_sync(self._apply_retention, final)
+        return saved
 
     def _apply_retention(self, keep: Path) -> None:
         now = time.time()
