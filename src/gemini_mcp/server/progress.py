@@ -57,10 +57,11 @@ class Heartbeat:
 
 @asynccontextmanager
 async def reporting(
-    call: Call, messages: Sequence[str], *, expected_s: float, every_s: float = 3.0
+    call: Call, messages: Sequence[str], *, expected_s: float, done: str, every_s: float = 3.0
 ) -> AsyncIterator[Heartbeat]:
     """Beat at once and then every `every_s` seconds while the body runs (one Gemini call that cannot
-    report progress itself, e.g. an image or a speech clip); nothing is sent when no progress was asked for."""
+    report progress itself, e.g. an image or a speech clip), then report `done` at 100 % when the body
+    succeeded; nothing is sent when no progress was asked for."""
     heartbeat = Heartbeat(call, messages, expected_s=expected_s)
     if not call.wants_progress:
         yield heartbeat
@@ -77,3 +78,4 @@ async def reporting(
             yield heartbeat
         finally:
             group.cancel_scope.cancel()
+    await heartbeat.done(done)  # after the beats stopped, so 100 % is the last value sent

@@ -140,9 +140,8 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
                 include_rai_reason=True,
             ),
         )
-    async with reporting(call, DRAWING, expected_s=15) as heartbeat:
+    async with reporting(call, DRAWING, expected_s=15, done="Imagen finished; saving"):
         response = await pending
-    await heartbeat.done("Imagen finished; saving")
     images: list[tuple[bytes, str]] = []
     filtered: list[str] = []
     for generated in response.generated_images or []:
@@ -176,10 +175,10 @@ async def _gemini_images(
     async def one(index: int) -> None:
         responses[index] = await client.aio.models.generate_content(model=model, contents=contents, config=config)
 
-    async with reporting(call, DRAWING, expected_s=15) as heartbeat, anyio.create_task_group() as group:
+    finished = f"{model} finished; saving"
+    async with reporting(call, DRAWING, expected_s=15, done=finished), anyio.create_task_group() as group:
         for index in range(count):
             group.start_soon(one, index)
-    await heartbeat.done(f"{model} finished; saving")
     images: list[tuple[bytes, str]] = []
     texts: list[str] = []
     filtered: list[str] = []

@@ -111,13 +111,12 @@ async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResu
         )
     text = f"{args.style}: {args.text}" if args.style else args.text
     client = await call.client()
-    async with reporting(call, SPEAKING, expected_s=10) as heartbeat:
+    async with reporting(call, SPEAKING, expected_s=10, done="Speech ready; saving the WAV"):
         response = await client.aio.models.generate_content(
             model=model,
             contents=text,
             config=types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech_config),
         )
-    await heartbeat.done("Speech ready; saving the WAV")
     candidate = response.candidates[0] if response.candidates else None
     parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
     audio = [p.inline_data for p in parts if p.inline_data is not None and p.inline_data.data]
