@@ -3,23 +3,18 @@
 from __future__ import annotations
 
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+from tests.http_server import free_port, wait_until_listening  # noqa: E402 - the tests' own helpers
+
 KEY = "bench-key-not-secret"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def server_env(base_url: str, output_dir: str, **extra: str) -> dict[str, str]:
@@ -39,37 +34,33 @@ def server_env(base_url: str, output_dir: str, **extra: str) -> dict[str, str]:
 
 
 @contextmanager
-def http_server(env: dict[str, str], *args: str) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+def listening(command: list[str], env: dict[str, str] | None = None) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """Run `command` with `--port <free port>` appended until the block ends; yields its base URL."""
     port = free_port()
     process = subprocess.Popen(
-        [sys.executable, "-m", "gemini_mcp", "--transport", "http", "--port", str(port), *args],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        [*command, "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
     )
     try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}/mcp", process
+        if not wait_until_listening(port, process):
+            raise RuntimeError(f"{command!r} did not start listening")
+        yield f"http://127.0.0.1:{port}", process
     finally:
         process.terminate()
         process.wait(timeout=15)
 
 
 @contextmanager
+def http_server(env: dict[str, str]) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """`gemini-mcp` over Streamable HTTP; yields its MCP endpoint."""
+    with listening([sys.executable, "-m", "gemini_mcp", "--transport", "http"], env) as (base, process):
+        yield f"{base}/mcp", process
+
+
+@contextmanager
 def emulator_process() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
     """The emulator in its own process, so its CPU does not compete with the client's for one GIL."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "gemini_mcp", "emulator", "--port", str(port)],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        _wait_for_port(port, process)
-        yield f"http://127.0.0.1:{port}", process
-    finally:
-        process.terminate()
-        process.wait(timeout=15)
+    with listening([sys.executable, "-m", "gemini_mcp", "emulator"]) as running:
+        yield running
 
 
 def configure_emulator(base_url: str, **settings: object) -> None:
@@ -87,33 +78,22 @@ def configure_emulator(base_url: str, **settings: object) -> None:
         response.read()
 
 
-def _wait_for_port(port: int, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            return
-        except OSError:
-            if time.monotonic() > deadline or process.poll() is not None:
-                raise RuntimeError(f"{process.args!r} did not start listening") from None
-            time.sleep(0.05)
+def _status_mb(field: str, pid: int | None) -> float:
+    """A memory figure of a process (default: this one) from /proc/<pid>/status, in MB."""
+    for line in Path(f"/proc/{pid or os.getpid()}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 def rss_mb(pid: int | None = None) -> float:
-    """Resident set size of a process (default: this one), from /proc."""
-    path = f"/proc/{pid or os.getpid()}/status"
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident set size now."""
+    return _status_mb("VmRSS", pid)
 
 
 def peak_rss_mb(pid: int | None = None) -> float:
-    path = f"/proc/{pid or os.getpid()}/status"
-    for line in Path(path).read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The highest resident set size so far."""
+    return _status_mb("VmHWM", pid)
 
 
 def cpu_seconds(pid: int | None = None) -> float:

@@ -20,7 +20,7 @@ from typing import Any
 import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import KEY, emulator_process, free_port, median_ms, ratios, server_env, table
+from benchmarks._common import KEY, emulator_process, listening, median_ms, ratios, server_env, table
 
 ECHO = str(Path(__file__).with_name("_echo_server.py"))
 PROMPT = {"prompt": "Say something short"}
@@ -89,27 +89,15 @@ async def run(calls: int) -> None:
                 )
             rows.append([name, ms["mcp"], ms["direct"], ms["echo"]])
 
-        port = free_port()
-        echo_process = await anyio.open_process([sys.executable, ECHO, "--port", str(port)])
-        try:
-            with http_server(env) as (url, _):
-                for _ in range(100):
-                    try:
-                        async with Client(f"http://127.0.0.1:{port}/mcp") as echo:
-                            break
-                    except Exception:
-                        await anyio.sleep(0.1)
-                async with Client(url) as client, Client(f"http://127.0.0.1:{port}/mcp") as echo:
-                    ms = await timed(
-                        calls,
-                        mcp=lambda: client.call_tool("generate_text", PROMPT),
-                        direct=direct,
-                        echo=lambda: echo.call_tool("echo", {"text": "hi"}),
-                    )
-                rows.append(["HTTP", ms["mcp"], ms["direct"], ms["echo"]])
-        finally:
-            echo_process.terminate()
-            await echo_process.wait()
+        with listening([sys.executable, ECHO]) as (echo_base, _), http_server(env) as (url, _):
+            async with Client(url) as client, Client(f"{echo_base}/mcp") as echo:
+                ms = await timed(
+                    calls,
+                    mcp=lambda: client.call_tool("generate_text", PROMPT),
+                    direct=direct,
+                    echo=lambda: echo.call_tool("echo", {"text": "hi"}),
+                )
+            rows.append(["HTTP", ms["mcp"], ms["direct"], ms["echo"]])
     table(
         f"generate_text per-call latency (median of {calls})",
         ["transport", "MCP generate_text ms", "direct SDK ms", "echo round trip ms", "overhead ms", "overhead/echo"],

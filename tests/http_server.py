@@ -10,12 +10,26 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Any
 
 
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def wait_until_listening(port: int, process: subprocess.Popen[Any], timeout_s: float = 30) -> bool:
+    """True once something accepts connections on `port`; False if `process` exits or time runs out."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return True
+        except OSError:
+            if time.monotonic() > deadline or process.poll() is not None:
+                return False
+            time.sleep(0.05)
 
 
 @dataclass
@@ -43,15 +57,8 @@ def http_server(env: dict[str, str | None], *args: str, host: str = "127.0.0.1")
         url=f"http://127.0.0.1:{port}/mcp", base=f"http://127.0.0.1:{port}", port=port, process=process
     )
     try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if time.monotonic() > deadline or process.poll() is not None:
-                    raise AssertionError(process.stderr.read() if process.stderr else "server did not start") from None
-                time.sleep(0.1)
+        if not wait_until_listening(port, process):
+            raise AssertionError(process.stderr.read() if process.stderr else "server did not start")
         yield server
     finally:
         process.terminate()
