@@ -45,7 +45,7 @@ def tool_output(result: CallToolResult) -> dict[str, Any]:
     return {"output": result.structured_content} if result.structured_content is not None else {"output": text}
 
 
-async def run(goal: str, model: str, tool_names: list[str], max_steps: int, env: dict[str, str], demo: bool) -> str:
+async def run(goal: str, model: str, tool_names: list[str], max_steps: int, env: dict[str, str]) -> str:
     brain = genai.Client()  # reads GEMINI_API_KEY (or the demo emulator's settings) from the environment
     server = StdioServerParameters(command=sys.executable, args=["-m", "gemini_mcp"], env=env)
     async with Client(server) as mcp:
@@ -74,19 +74,15 @@ async def run(goal: str, model: str, tool_names: list[str], max_steps: int, env:
 
 
 def demo_environment() -> dict[str, str]:
-    """One offline emulator for both the agent's model and the server's tools (Vertex express mode)."""
-    from gemini_mcp.emulator import Emulator
+    """The server's own demo set-up (`gemini-mcp --demo`): one offline emulator, here for both the agent's
+    model and the server's tools. This process becomes that environment, so `genai.Client()` reads it too."""
+    from gemini_mcp.server.cli import demo_environment as server_demo
 
-    emulator = Emulator().start()
-    demo = {
-        "GOOGLE_GENAI_USE_VERTEXAI": "true",
-        "GOOGLE_API_KEY": "demo-key-for-the-offline-emulator",
-        "GOOGLE_GEMINI_BASE_URL": emulator.base_url,
-        "GOOGLE_VERTEX_BASE_URL": emulator.base_url,
-    }
-    os.environ.pop("GEMINI_API_KEY", None)
-    os.environ.update(demo)  # the agent's own genai.Client reads these too
-    return dict(os.environ)
+    environ = server_demo()
+    environ["SSL_CERT_FILE"] = environ["GEMINI_MCP_CA_FILE"]  # the SDK's own trust setting, for the brain
+    os.environ.clear()
+    os.environ.update(environ)
+    return environ
 
 
 def main() -> None:
@@ -98,7 +94,7 @@ def main() -> None:
     parser.add_argument("--demo", action="store_true", help="offline: the built-in emulator plays Gemini")
     args = parser.parse_args()
     env = demo_environment() if args.demo else dict(os.environ)
-    answer = anyio.run(run, args.goal, args.model, args.tools.split(","), args.max_steps, env, args.demo)
+    answer = anyio.run(run, args.goal, args.model, args.tools.split(","), args.max_steps, env)
     print(f"\nanswer: {answer}")
 
 
