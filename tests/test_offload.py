@@ -82,3 +82,19 @@ async def test_a_large_video_streams_to_disk_exactly(make_client: Callable[..., 
     folder = Path(video["path"]).parent
     assert not list(folder.glob(".offload-*")), "an offloaded file was left behind"
     assert [block.type for block in result.content][:1] == ["resource_link"]  # too big to embed
+
+
+async def test_a_streamed_video_is_still_embedded_when_asked_and_allowed(
+    make_client: Callable[..., Client], emulator: Emulator
+) -> None:
+    emulator.configure(operation_duration_s=0.2, extra={"video_bytes": 5_000_000})
+    try:
+        async with make_client(**VERTEX, GEMINI_MCP_INLINE_MAX_BYTES="8000000") as client:
+            result = await client.call_tool("generate_video", {"prompt": "a long take", "output": "inline"})
+    finally:
+        emulator.configure(extra={})
+    assert not result.is_error, result
+    [embedded] = [block for block in result.content if block.type == "resource"]
+    [video] = (result.structured_content or {})["videos"]
+    assert base64.b64decode(embedded.resource.blob) == Path(video["path"]).read_bytes()  # type: ignore[union-attr]
+    assert "above the inline limit" not in str(result.structured_content)

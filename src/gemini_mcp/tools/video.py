@@ -326,6 +326,8 @@ async def _deliver(
             # Streamed to disk by the transport (a large inline video): adopt the file, never load it.
             saved = await call.media.adopt(offloaded, mime_type="video/mp4", kind="video", hint=hint)
             info = await anyio.to_thread.run_sync(probe_file, saved.path)
+            if output != "link" and saved.size_bytes <= call.media.inline_max_bytes:
+                data = await anyio.Path(saved.path).read_bytes()  # small enough to embed, as asked
         elif data is None and video.uri and video.uri.startswith("gs://"):
             gcs.append(video.uri)
             continue
