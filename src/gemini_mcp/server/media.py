@@ -202,6 +202,14 @@ class MediaStore:
         matches = [p for p in self.root.glob(f"*-{media_id}.*") if not p.name.startswith(".")]
         return matches[0] if matches else None
 
+    def ids_newest_first(self) -> list[str]:
+        """The ids of every saved item (not partial files), the most recent first."""
+        if not self.root.is_dir():
+            return []
+        files = [p for p in self.root.iterdir() if p.is_file() and not p.name.startswith(".")]
+        files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        return [media_id for p in files if _ID.match(media_id := p.stem.rsplit("-", 1)[-1])]
+
     def id_from_uri(self, uri: str) -> str | None:
         return uri[len(MEDIA_URI_PREFIX) :] if uri.startswith(MEDIA_URI_PREFIX) else None
 

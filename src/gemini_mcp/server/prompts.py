@@ -113,7 +113,7 @@ def register_prompts(server: MCPServer[Any], media: MediaStore) -> None:
     ) -> Completion | None:
         if isinstance(ref, ResourceTemplateReference):
             if ref.uri == MEDIA_URI_PREFIX + "{media_id}" and argument.name == "media_id":
-                return _matching(await anyio.to_thread.run_sync(recent_media_ids, media), argument.value)
+                return _matching(await anyio.to_thread.run_sync(media.ids_newest_first), argument.value)
             return None
         if argument.name == "voice":
             return _matching(list(VOICES), argument.value)
@@ -124,18 +124,6 @@ def register_prompts(server: MCPServer[Any], media: MediaStore) -> None:
         if argument.name == "length":
             return _matching(["one sentence", "one paragraph", "five bullet points", "one page"], argument.value)
         return None
-
-
-def recent_media_ids(media: MediaStore) -> list[str]:
-    """Ids of saved media, newest first."""
-    if not media.root.is_dir():
-        return []
-    files = sorted(
-        (p for p in media.root.iterdir() if p.is_file() and not p.name.startswith(".")),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    return [p.stem.rsplit("-", 1)[-1] for p in files]
 
 
 def _matching(values: list[str], typed: str) -> Completion:
