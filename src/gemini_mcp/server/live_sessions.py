@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
-from anyio.abc import TaskGroup
 
 from gemini_mcp.gemini.errors import UserInputError
 from gemini_mcp.gemini.live import SESSION_LIMIT_S, LiveReply, Modality, connect_config, run_turn
@@ -60,12 +59,12 @@ class LiveSessions:
         self.max_sessions = max_sessions
         self.idle_s = idle_s
         self.sessions: dict[str, LiveSession] = {}
-        self.background: TaskGroup | None = None
 
     async def open(
         self, call: Call, model: str, modality: Modality, voice: str | None, system: str | None
     ) -> LiveSession:
-        if self.background is None:
+        background = call.services.background  # the server's lifespan task group: keepers outlive this call
+        if background is None:
             raise UserInputError("live sessions need the server's background tasks, which are not running")
         if len(self.sessions) >= self.max_sessions:
             raise UserInputError(
@@ -75,7 +74,7 @@ class LiveSessions:
         client = await call.client()
         session = LiveSession(id="live-" + secrets.token_hex(6), model=model, modality=modality, voice=voice)
         config = connect_config(modality, voice, system)
-        self.background.start_soon(self._keep, client, session, config, name=f"live session {session.id}")
+        background.start_soon(self._keep, client, session, config, name=f"live session {session.id}")
         await session.opened.wait()
         if session.error is not None:
             raise session.error

@@ -115,9 +115,7 @@ def sessions(call: Call) -> LiveSessions:
         call.services.shutdown_hooks.append(store.close_all)
         return store
 
-    store = call.services.shared("live_sessions", make)
-    store.background = call.services.background
-    return store
+    return call.services.shared("live_sessions", make)
 
 
 async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | None]:
