@@ -6,9 +6,7 @@ from __future__ import annotations
 import base64
 import io
 import json
-import math
 import ssl
-import struct
 import wave
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +21,7 @@ from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.tls import TlsFiles, make_tls_files
 from gemini_mcp.server.app import build_server
 from gemini_mcp.server.settings import Settings
+from tests import media_samples
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio
@@ -76,20 +75,6 @@ async def closed_soon(emulator: Emulator) -> None:
             await anyio.sleep(0.05)
 
 
-def wav_clip(seconds: float, rate: int, channels: int) -> bytes:
-    buffer = io.BytesIO()
-    with wave.open(buffer, "wb") as wav:
-        wav.setnchannels(channels)
-        wav.setsampwidth(2)
-        wav.setframerate(rate)
-        frames = b"".join(
-            struct.pack("<h", int(8000 * math.sin(2 * math.pi * 330 * i / rate))) * channels
-            for i in range(int(seconds * rate))
-        )
-        wav.writeframes(frames)
-    return buffer.getvalue()
-
-
 async def test_a_text_turn_returns_wav_audio_and_a_transcript(
     live_env: Callable[..., dict[str, str]], live_emulator: Emulator
 ) -> None:
@@ -115,7 +100,7 @@ async def test_a_text_turn_returns_wav_audio_and_a_transcript(
 async def test_an_audio_turn_is_resampled_to_16_khz_mono(
     live_env: Callable[..., dict[str, str]], live_emulator: Emulator
 ) -> None:
-    clip = wav_clip(1.0, rate=44100, channels=2)
+    clip = media_samples.wav(1.0, rate=44100, channels=2, frequency=330)
     arguments = {"audio": {"data": base64.b64encode(clip).decode(), "mime_type": "audio/wav"}, "output": "link"}
     async with live_client(live_env()) as client:
         result = await client.call_tool("live_converse", arguments)

@@ -10,7 +10,7 @@ import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from gemini_mcp.server.audio import LIVE_INPUT_MIME, pcm_format
+from gemini_mcp.server.audio import LIVE_INPUT_MIME, pcm_format, wav_duration_s
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -36,8 +36,7 @@ class LiveReply:
 
     @property
     def audio_seconds(self) -> float:
-        fmt = pcm_format(self.pcm_mime)
-        return len(self.pcm) / (fmt.rate * fmt.channels * fmt.sample_width) if self.pcm else 0.0
+        return wav_duration_s(len(self.pcm), pcm_format(self.pcm_mime))
 
 
 def connect_config(modality: Modality, voice: str | None, system_instruction: str | None) -> types.LiveConnectConfig:

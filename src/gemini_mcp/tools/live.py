@@ -16,7 +16,7 @@ from gemini_mcp.gemini.errors import UserInputError
 from gemini_mcp.gemini.live import LiveReply, connect_config, run_turn
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.voices import Voice
-from gemini_mcp.server.audio import AudioDecodeError, PcmFormat, pcm_format, pcm_to_wav, to_pcm16_mono
+from gemini_mcp.server.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
 from gemini_mcp.server.live_sessions import LiveSessions
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.server.media_input import MediaInput, load_media
@@ -193,8 +193,7 @@ async def deliver(
     blocks: list[ContentBlock] = []
     saved = None
     if reply.pcm:
-        fmt = pcm_format(reply.pcm_mime) if reply.pcm_mime else PcmFormat()
-        wav = pcm_to_wav(bytes(reply.pcm), fmt)
+        wav = pcm_to_wav(bytes(reply.pcm), pcm_format(reply.pcm_mime))
         saved = await call.media.save(wav, mime_type="audio/wav", kind="live", hint=hint[:40])
         blocks.extend(call.media.content_for(saved, wav, output, description=reply.output_transcript[:80] or None))
     said = reply.text or reply.output_transcript
