@@ -6,7 +6,7 @@ import os
 import statistics
 import subprocess
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Awaitable, Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -115,3 +115,16 @@ def table(title: str, header: Sequence[str], rows: Sequence[Sequence[object]]) -
 
 def ratios(**values: float) -> None:
     print("ratios: " + ", ".join(f"{name}={value:.2f}" for name, value in values.items()))
+
+
+def command_line(doc: str | None, run: Callable[[int], Awaitable[None]], option: str, default: int, quick: int) -> None:
+    """The command line of a benchmark with one size: `--<option> N`, or `--quick` (a tiny run, for the tests)."""
+    import argparse
+
+    import anyio
+
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(f"--{option}", type=int, default=default, help=f"default {default}")
+    parser.add_argument("--quick", action="store_true", help=f"{option} = {quick}: only checks that the script works")
+    args = parser.parse_args()
+    anyio.run(run, quick if args.quick else getattr(args, option))

@@ -7,7 +7,6 @@ transport. Target: MCP overhead (MCP call − direct SDK call) ≤ 1.2 × the ec
 
 from __future__ import annotations
 
-import argparse
 import logging
 import os
 import sys
@@ -17,10 +16,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-import anyio
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import KEY, emulator_process, listening, median_ms, ratios, server_env, table
+from benchmarks._common import KEY, command_line, emulator_process, listening, median_ms, ratios, server_env, table
 
 ECHO = str(Path(__file__).with_name("_echo_server.py"))
 PROMPT = {"prompt": "Say something short"}
@@ -110,11 +107,7 @@ async def run(calls: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=200)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    anyio.run(run, 5 if args.quick else args.calls)
+    command_line(__doc__, run, "calls", default=200, quick=5)
 
 
 if __name__ == "__main__":

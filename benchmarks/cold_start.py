@@ -6,16 +6,13 @@
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import time
 from pathlib import Path
 
-import anyio
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import KEY, median_ms, ratios, table
+from benchmarks._common import KEY, command_line, median_ms, ratios, table
 
 ECHO = str(Path(__file__).with_name("_echo_server.py"))
 
@@ -65,11 +62,7 @@ async def run(runs: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--runs", type=int, default=10)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    anyio.run(run, 2 if args.quick else args.runs)
+    command_line(__doc__, run, "runs", default=10, quick=2)
 
 
 if __name__ == "__main__":

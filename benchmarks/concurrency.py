@@ -11,7 +11,6 @@ through the SDK from this process: that floor shows how much of the time is the 
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
 import tempfile
@@ -24,6 +23,7 @@ import anyio
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (
+    command_line,
     configure_emulator,
     cpu_seconds,
     emulator_process,
@@ -125,11 +125,7 @@ def direct_client(base_url: str, calls: int) -> Any:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--calls", type=int, default=128)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    anyio.run(run, 8 if args.quick else args.calls)
+    command_line(__doc__, run, "calls", default=128, quick=8)
 
 
 if __name__ == "__main__":

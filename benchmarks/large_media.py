@@ -7,7 +7,6 @@ size (target ≤ 1.3×) and the time against the plain SDK (target ≤ 1.5×).
 
 from __future__ import annotations
 
-import argparse
 import sys
 import tempfile
 import time
@@ -18,6 +17,7 @@ import anyio
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import (
     KEY,
+    command_line,
     configure_emulator,
     emulator_process,
     http_server,
@@ -86,11 +86,7 @@ async def run(megabytes: int) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--mb", type=int, default=80)
-    parser.add_argument("--quick", action="store_true")
-    args = parser.parse_args()
-    anyio.run(run, 2 if args.quick else args.mb)
+    command_line(__doc__, run, "mb", default=80, quick=2)
 
 
 if __name__ == "__main__":
