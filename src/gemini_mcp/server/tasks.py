@@ -82,6 +82,7 @@ class VideoTasks(Extension):
         self.services = services
         self._finished: OrderedDict[str, dict[str, Any]] = OrderedDict()
         self._cancelled: set[str] = set()
+        self._tools: dict[str, Any] = {}  # GeminiTool by name, built once (tasks/get polls call them often)
 
     def methods(self) -> list[MethodBinding]:
         return [
@@ -93,11 +94,13 @@ class VideoTasks(Extension):
     async def _run(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
         from gemini_mcp.server.toolkit import GeminiTool
 
-        spec = next((s for s in self.services.specs if s.name == name), None)
-        if spec is None:
-            return CallToolResult(content=[TextContent(type="text", text=f"Unknown tool {name}")], is_error=True)
+        if name not in self._tools:
+            spec = next((s for s in self.services.specs if s.name == name), None)
+            if spec is None:
+                return CallToolResult(content=[TextContent(type="text", text=f"Unknown tool {name}")], is_error=True)
+            self._tools[name] = GeminiTool.build(spec, self.services)
         try:
-            result = await GeminiTool.build(spec, self.services).run(arguments, context=None)  # type: ignore[arg-type]
+            result = await self._tools[name].run(arguments, context=None)
         except ToolError as exc:
             return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
         assert isinstance(result, CallToolResult)
