@@ -198,7 +198,7 @@ async def test_large_media_goes_through_the_files_api(
 async def test_client_roots_confine_paths(
     make_env: Callable[..., dict[str, str]], media_dir: Path, tmp_path: Path
 ) -> None:
-    other = tmp_path / "other"
+    other = media_dir / "other"  # roots only narrow the configured folders (tests/test_media_safety.py)
     other.mkdir()
     (other / "photo.png").write_bytes(media_samples.png())
 

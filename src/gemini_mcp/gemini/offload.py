@@ -5,7 +5,8 @@ over 100 MB for a long clip. Parsed by the SDK, that body is held as raw bytes, 
 decoded bytes at once. The transport instead passes such answers through `InlineMediaOffloader`: each
 base64 value is decoded chunk by chunk into a file in the output folder, and the JSON the SDK sees carries
 `"gcsUri": "gemini-mcp-offload://<file>"` in its place (the field the SDK maps to `Video.uri`). The video
-tool then moves that file into the media store. Leftovers are `.offload-*.partial` files, swept at start-up.
+tool then moves that file into the media store. Leftovers are `.offload-<token>.p<pid>-<host>-<run>.partial` files
+(named after their writer like the media store's), swept at start-up once that process is gone.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import secrets
 from pathlib import Path
 
 import anyio
+
+from gemini_mcp.server.media import lock_partial, partial_owner
 
 OFFLOAD_SCHEME = "gemini-mcp-offload://"
 KEY = b'"bytesBase64Encoded"'
@@ -99,8 +102,9 @@ class InlineMediaOffloader:
 
     async def _open(self) -> None:
         await anyio.Path(self.folder).mkdir(parents=True, exist_ok=True)
-        path = self.folder / f".offload-{secrets.token_hex(8)}.partial"
+        path = self.folder / f".offload-{secrets.token_hex(8)}.{partial_owner()}.partial"
         self.file = await anyio.open_file(path, "xb")
+        lock_partial(self.file)
         self.files.append(path)
         self.pending = b""
 

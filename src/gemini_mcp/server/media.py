@@ -4,14 +4,26 @@ Files are named so that a person browsing the folder sees what and when (`202611
 fox-3f9a2c1d.png`), are written to a temporary name and renamed when whole (never a half-written file that
 looks complete), and never overwrite one another. The id at the end of the name is the resource id
 (`gemini://media/<id>`): the file system is the index, so any replica sharing the folder can serve it.
+
+Temporary files are hidden and name their writer: `.<name>.p<pid>-<host>-<run>.partial` (the offloader's
+`.offload-<token>.p<pid>-<host>-<run>.partial` too): its PID, a tag of the machine's host name, and a tag of
+the process run. A process killed mid-write leaves one behind; at start-up, and whenever retention runs, a
+partial whose writer is no longer running is removed whatever its age, while a live writer's file (another
+replica's, say) is left alone; writers also hold a lock on the file, which settles it on this kernel. They
+count towards the folder's size limit while they exist.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
+import functools
+import hashlib
 import os
 import re
 import secrets
+import socket
+import sys
 import time
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -23,6 +35,9 @@ import anyio
 import anyio.to_thread
 from mcp_types import AudioContent, ContentBlock, ImageContent, ResourceLink
 from pydantic import BaseModel, Field
+
+if sys.platform != "win32":
+    import fcntl
 
 MEDIA_URI_PREFIX = "gemini://media/"
 OutputMode = Literal["inline", "link", "both"]
@@ -47,6 +62,79 @@ _EXTENSIONS = {
     "text/plain": ".txt",
 }
 _ID = re.compile(r"^[0-9a-f]{8,32}$")
+_PARTIAL_OWNER = re.compile(r"\.p(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-(?P<run>[0-9a-f]{6})\.partial$")
+# A live writer touches its file as the bytes arrive; one untouched for this long belongs to a process that
+# died and whose PID was taken by another.
+OWNED_PARTIAL_STALE_S = 24 * 3600.0
+# This process among all that ever had its PID: in a container the server is PID 1 after every restart, so
+# the PID alone would make a killed predecessor's leftovers look like our own.
+_RUN = secrets.token_hex(3)
+
+
+@functools.cache
+def _host_tag() -> str:
+    """The machine (or container) a PID is meaningful on: another one sharing the folder has its own PIDs."""
+    return hashlib.sha256(socket.gethostname().encode()).hexdigest()[:8]
+
+
+def partial_owner(pid: int | None = None, run: str | None = None) -> str:
+    """The `p<pid>-<host>-<run>` part of a temporary file's name (default: this process)."""
+    return f"p{os.getpid() if pid is None else pid}-{_host_tag()}-{_RUN if run is None else run}"
+
+
+def _pid_running(pid: int) -> bool:
+    if os.name == "nt":  # signal 0 is CTRL_C_EVENT there: never probe that way
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # PermissionError: another user's live process; anything else: cannot tell
+        return True
+    return True
+
+
+def lock_partial(handle: anyio.AsyncFile[bytes]) -> None:
+    """Hold a lock on a temporary file while writing it (released by the kernel when the writer dies).
+
+    The name's PID cannot be judged across PID namespaces that share a host name (containers given the same
+    hostname, one volume): the lock can, on this kernel.
+    """
+    if sys.platform == "win32":
+        return
+    with contextlib.suppress(OSError):  # a file system without locks: the name still tells
+        fcntl.flock(handle.wrapped.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+
+
+def _locked(path: Path) -> bool:
+    if sys.platform == "win32":
+        return False
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except OSError:
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)  # and with it the lock just taken
+    return False
+
+
+def partial_is_stale(path: Path, mtime: float, now: float, older_than_s: float) -> bool:
+    """Whether the temporary file `path` was left by a writer that is gone."""
+    owner = _PARTIAL_OWNER.search(path.name)
+    if owner is None or owner["host"] != _host_tag():
+        # An older version's file, or another machine's: only its age can tell.
+        stale = now - mtime > older_than_s
+    elif int(owner["pid"]) == os.getpid():
+        stale = owner["run"] != _RUN
+    else:
+        stale = not _pid_running(int(owner["pid"])) or now - mtime > OWNED_PARTIAL_STALE_S
+    return stale and not _locked(path)
 
 
 def extension_for(mime_type: str) -> str:
@@ -134,8 +222,9 @@ class MediaStore:
         await anyio.to_thread.run_sync(lambda: self.root.mkdir(parents=True, exist_ok=True))
         media_id, name = self._new_name(kind, mime_type, hint)
         final = self.root / name
-        partial = self.root / f".{name}.partial"
+        partial = self.root / f".{name}.{partial_owner()}.partial"
         handle = await anyio.open_file(partial, "xb")
+        lock_partial(handle)
         writer = _Writer(handle)
         try:
             yield writer
@@ -165,13 +254,25 @@ class MediaStore:
     def _apply_retention(self, keep: Path) -> None:
         now = time.time()
         entries = []
+        in_progress = 0  # bytes of temporary files still being written: they take space too
         for path in self.root.iterdir():
-            if not path.is_file() or path.name.startswith("."):
+            try:
+                if not path.is_file():
+                    continue
+                stat = path.stat()
+            except OSError:  # removed meanwhile (another replica, a finished rename)
                 continue
-            stat = path.stat()
+            if path.name.startswith(".") and path.name.endswith(".partial"):
+                if partial_is_stale(path, stat.st_mtime, now, self.retention.max_age_s):
+                    path.unlink(missing_ok=True)
+                else:
+                    in_progress += stat.st_size
+                continue
+            if path.name.startswith("."):
+                continue
             entries.append((stat.st_mtime, stat.st_size, path))
         entries.sort()  # oldest first
-        total = sum(size for _, size, _ in entries)
+        total = in_progress + sum(size for _, size, _ in entries)
         for mtime, size, path in entries:
             too_old = now - mtime > self.retention.max_age_s
             if path != keep and (too_old or total > self.retention.max_total_bytes):
@@ -179,14 +280,18 @@ class MediaStore:
                 total -= size
 
     def sweep_partials(self, older_than_s: float = 3600.0) -> int:
-        """Remove temporary files left by a process that was killed mid-write; returns how many."""
+        """Remove temporary files left by a process that was killed mid-write; returns how many.
+
+        A file that names its writer goes as soon as that process is gone; one that does not (or was written
+        on another machine sharing the folder) only once it is older than `older_than_s`.
+        """
         if not self.root.is_dir():
             return 0
         removed = 0
         now = time.time()
         for path in self.root.glob(".*.partial"):
             try:
-                if now - path.stat().st_mtime > older_than_s:
+                if partial_is_stale(path, path.stat().st_mtime, now, older_than_s):
                     path.unlink()
                     removed += 1
             except OSError:
