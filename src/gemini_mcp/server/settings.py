@@ -70,8 +70,20 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     ),
     EnvVar(
         name="GEMINI_MCP_ALLOWED_DIRS",
-        meaning="os.pathsep-separated folders local media paths may come from (when the client has no roots)",
+        meaning="os.pathsep-separated folders local media paths may come from; a client's MCP roots can only "
+        "narrow them, never widen them",
         default="the working directory",
+    ),
+    EnvVar(
+        name="GEMINI_MCP_HTTP_CLIENT_ROOTS",
+        meaning="HTTP: true lets a client's MCP roots narrow the allowed folders for its calls (ignored by default "
+        "over HTTP; over stdio roots always narrow)",
+        default="false",
+    ),
+    EnvVar(
+        name="GEMINI_MCP_STDIO_MAX_LINE_MB",
+        meaning="stdio: largest JSON-RPC message (one line) accepted; a longer one is refused with an error",
+        default="128",
     ),
     EnvVar(
         name="GEMINI_MCP_MEDIA_MAX_MB",
@@ -129,7 +141,17 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar(name="GEMINI_MCP_ALLOWED_HOSTS", meaning="HTTP: comma-separated Host header values accepted (host:port)"),
     EnvVar(name="GEMINI_MCP_ALLOWED_ORIGINS", meaning="HTTP: comma-separated browser Origins accepted"),
     EnvVar(name="GEMINI_MCP_HTTP_MAX_BODY_MB", meaning="HTTP: largest request body accepted", default="4"),
-    EnvVar(name="GEMINI_MCP_RATE_LIMIT", meaning="HTTP: requests per minute per client (0 = off)", default="600"),
+    EnvVar(
+        name="GEMINI_MCP_RATE_LIMIT",
+        meaning="HTTP: requests per minute per authenticated client, or per address before auth (0 = off)",
+        default="600",
+    ),
+    EnvVar(name="GEMINI_MCP_HTTP_MAX_SESSIONS", meaning="HTTP: MCP sessions open at once", default="1000"),
+    EnvVar(
+        name="GEMINI_MCP_HTTP_SESSION_IDLE_MINUTES",
+        meaning="HTTP: minutes an MCP session with no requests is kept before it is closed",
+        default="30",
+    ),
     EnvVar(
         name="GEMINI_MCP_STATE_KEYS",
         meaning="HTTP: comma-separated secrets sealing request state, shared by all replicas (first one seals)",
@@ -169,6 +191,8 @@ class Settings(BaseModel):
     url_max_mb: float = Field(default=100, gt=0)
     url_timeout_s: float = Field(default=60, gt=0)
     allow_private_urls: bool = False
+    http_client_roots: bool = False  # over HTTP, client roots narrow the allowed folders only when opted in
+    stdio_max_line_mb: float = Field(default=128, gt=0)
     stateless: bool = False
     max_concurrency: int = Field(default=16, ge=1)
     retries: int = Field(default=4, ge=1)
@@ -189,6 +213,8 @@ class Settings(BaseModel):
     allowed_origins: tuple[str, ...] = ()
     http_max_body_mb: float = Field(default=4, gt=0)
     rate_limit_per_minute: int = Field(default=600, ge=0)
+    http_max_sessions: int = Field(default=1000, ge=1)
+    http_session_idle_minutes: float = Field(default=30, gt=0)
     state_keys: tuple[SecretStr, ...] = Field(default=(), repr=False)
     legacy_sse: bool = False
     demo: bool = False  # `gemini-mcp --demo`: the built-in emulator answers, and every result says so
@@ -224,6 +250,14 @@ class Settings(BaseModel):
         _copy(env, values, url_timeout_s="GEMINI_MCP_URL_TIMEOUT", upload_above_mb="GEMINI_MCP_UPLOAD_ABOVE_MB")
         values["allow_private_urls"] = env.get("GEMINI_MCP_ALLOW_PRIVATE_URLS", "").strip().lower() in _TRUE
         values["stateless"] = env.get("GEMINI_MCP_STATELESS", "").strip().lower() in _TRUE
+        values["http_client_roots"] = env.get("GEMINI_MCP_HTTP_CLIENT_ROOTS", "").strip().lower() in _TRUE
+        _copy(env, values, stdio_max_line_mb="GEMINI_MCP_STDIO_MAX_LINE_MB")
+        _copy(
+            env,
+            values,
+            http_max_sessions="GEMINI_MCP_HTTP_MAX_SESSIONS",
+            http_session_idle_minutes="GEMINI_MCP_HTTP_SESSION_IDLE_MINUTES",
+        )
         _copy(env, values, max_concurrency="GEMINI_MCP_MAX_CONCURRENCY", retries="GEMINI_MCP_RETRIES")
         _copy(env, values, retry_delay_s="GEMINI_MCP_RETRY_DELAY")
         _copy(
