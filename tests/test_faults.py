@@ -215,3 +215,39 @@ async def test_burst_is_queued_under_the_concurrency_limit(
         elapsed = time.monotonic() - started
     assert all(not r.is_error for r in results) and len(results) == 6
     assert elapsed >= 0.6  # 6 calls, 2 at a time, 0.2 s each: at least three rounds
+
+
+async def test_a_paid_create_is_not_retried_after_a_503(resilient: Callable[..., Client], emulator: Emulator) -> None:
+    # A 503 on the request that starts a video may come after the job began: resending could bill twice.
+    emulator.configure(operation_duration_s=0.05)
+    emulator.add_fault(match="predictLongRunning", status=503, times=None)
+    env = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GEMINI_API_KEY": None, "GOOGLE_API_KEY": FAKE_KEY}
+    async with resilient(**env) as client:
+        result = await client.call_tool("generate_video", {"prompt": "waves"})
+        emulator.clear()
+        await still_serves(client)
+    assert result.is_error and "503" in text_of(result) and "not sent again" in text_of(result)
+    assert "gave up after" not in text_of(result)
+
+
+async def test_a_create_is_sent_once_after_a_503(resilient: Callable[..., Client], emulator: Emulator) -> None:
+    emulator.add_fault(match="predictLongRunning", status=503, times=None)
+    env = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GEMINI_API_KEY": None, "GOOGLE_API_KEY": FAKE_KEY}
+    async with resilient(**env) as client:
+        await client.call_tool("generate_video", {"prompt": "waves"})
+    assert calls(emulator, "predictLongRunning") == 1
+
+
+async def test_an_html_page_with_status_200_is_a_clear_error(
+    resilient: Callable[..., Client], emulator: Emulator
+) -> None:
+    emulator.add_fault(match="generateContent", malformed=True, times=None)
+    async with resilient() as client:
+        result = await client.call_tool("generate_text", {"prompt": "x"})
+        sent = calls(emulator)
+        emulator.clear()
+        await still_serves(client)
+    message = text_of(result)
+    assert result.is_error and "unexpectedly" not in message and "JSONDecodeError" not in message
+    assert "web page" in message and "GOOGLE_GEMINI_BASE_URL" in message
+    assert sent == 1  # the same page would answer again

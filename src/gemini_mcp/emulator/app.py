@@ -295,9 +295,10 @@ async def _scripted(fault: Fault, send: Send) -> bool:
     if fault.reset:
         await send({"type": "http.response.start", "status": 200, "headers": [(b"content-length", b"100"), *extra]})
         return True
-    if fault.malformed:
-        payload = b"<html>502 Bad Gateway: emulated malformed answer</html>"
-        content_type = b"text/html"
+    if fault.page is not None or fault.malformed:
+        page = fault.page if fault.page is not None else "<html>502 Bad Gateway: emulated malformed answer</html>"
+        payload = page.encode()
+        content_type = b"text/html; charset=utf-8"
         status = fault.response_status
     elif fault.response is not None:
         payload = json.dumps(fault.response).encode()

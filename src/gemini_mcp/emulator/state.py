@@ -25,10 +25,12 @@ class Fault:
     """A scripted misbehaviour for requests whose rpc equals, or whose path contains, `match`.
 
     Exactly what happens, in order: wait `delay_s`; then answer `response` (JSON, HTTP `response_status`),
-    or an error envelope with `status`, or `malformed` non-JSON, or `reset` (headers then a dropped
-    connection); with none of those the request is served normally. `truncate_after` cuts the body
-    (scripted or real) after that many bytes and drops the connection. `times` is how many requests it
-    applies to (None: all); `headers` are added to the response (e.g. `retry-after`).
+    or an error envelope with `status`, or `page` (this HTML, `text/html`, HTTP `response_status`: a captive
+    portal, a proxy's error page, a base URL pointing at a web site), or `malformed` (a stock HTML page, likewise),
+    or `reset` (headers then a dropped connection: the request was received); with none of those the request
+    is served normally. `truncate_after` cuts the body (scripted or real) after that many bytes and drops
+    the connection. `times` is how many requests it applies to (None: all); `headers` are added to the
+    response (e.g. `retry-after`).
     """
 
     match: str = ""
@@ -39,6 +41,7 @@ class Fault:
     delay_s: float = 0.0
     truncate_after: int | None = None
     malformed: bool = False
+    page: str | None = None
     reset: bool = False
     times: int | None = 1
     headers: dict[str, str] = field(default_factory=dict)

@@ -24,6 +24,12 @@ def retry_options(settings: Settings) -> types.HttpRetryOptions:
 
     Exponential backoff with jitter from `GEMINI_MCP_RETRY_DELAY` (doubling, at most 30 s); connection
     errors and timeouts are retried by the SDK as well. `Retry-After` is honoured by the transport.
+
+    These options apply to every request, paid creates included: a per-request override
+    (`GenerateVideosConfig(http_options=HttpOptions(retry_options=...))`) could drop the 5xx statuses but
+    not tell a timeout before sending from one after (tenacity sees one `httpx2.TimeoutException`), and each
+    new paid call would have to remember it. So the transport decides (`transport.PAID_CREATES`): whatever
+    may have started a job is raised as an exception type no retry layer knows.
     """
     from google.genai import types
 

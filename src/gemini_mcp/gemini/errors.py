@@ -6,23 +6,34 @@ request (whose headers hold the API key), so it is never serialised whole.
 
 from __future__ import annotations
 
+import errno
+import json
+import os
 import re
-from collections.abc import Iterable
+import socket
+import ssl
+from collections.abc import Iterable, Sequence
+from pathlib import Path
 
 from gemini_mcp.gemini.models import alias_table
 
-_KEY_QUERY = re.compile(r"([?&](?:key|api_key|access_token)=)[^&\s\"']+", re.IGNORECASE)
+# Query values that are credentials: API keys, OAuth tokens, and the signatures of our /media/<id> links.
+_KEY_QUERY = re.compile(r"([?&](?:key|api_key|access_token|sig)=)[^&\s\"']+", re.IGNORECASE)
+# Credentials inside a URL (`http://user:password@proxy`): everything between the scheme and the '@'.
+_URL_USERINFO = re.compile(r"\b([a-z][a-z0-9+.\-]*://)[^/\s@\"'<>]+@", re.IGNORECASE)
 # Shapes of Google API keys and OAuth tokens, redacted even when we were not told the value.
 _KEY_SHAPES = re.compile(r"AIza[0-9A-Za-z_\-]{35}|ya29\.[0-9A-Za-z_\-.]+")
 REDACTED = "[REDACTED]"
 
 
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
-    """Remove every known secret, `key=` query value and API-key-shaped token from `text`."""
+    """Remove every known secret, credential query value (`key=`, `access_token=`, `sig=`), URL userinfo and
+    API-key-shaped token from `text`: the one filter for results, errors, logs and health answers."""
     for secret in secrets:
         if secret and len(secret) >= 4:
             text = text.replace(secret, REDACTED)
     text = _KEY_QUERY.sub(lambda m: m.group(1) + REDACTED, text)
+    text = _URL_USERINFO.sub(lambda m: m.group(1) + REDACTED + "@", text)
     return _KEY_SHAPES.sub(REDACTED, text)
 
 
@@ -43,8 +54,56 @@ class GeminiCallError(Exception):
         self.status = status
 
 
+class CreateMayHaveStarted(Exception):
+    """A request that starts paid work reached Google but its answer was lost or an error, so it was not sent
+    again (neither the SDK's retries nor the Interactions client's retry this exception type).
+
+    `str()` says what happened, that the job may exist and be billed, and how to check before trying again.
+    """
+
+    def __init__(self, job: str, happened: str, check: str, *, accepted: bool = False) -> None:
+        outcome = (
+            f"Google accepted it, so {job} has most likely started and is billed, but its id never arrived"
+            if accepted
+            else f"the request reached Google, so {job} may have started and may be billed although no id came back"
+        )
+        super().__init__(
+            f"The request that starts {job} failed ({happened.rstrip('.')}). It was not sent again: {outcome}. "
+            f"Check before trying again: {check}"
+        )
+        self.job = job
+
+
+class NotAnApiAnswer(Exception):
+    """Something other than the Gemini API answered (a captive portal, a proxy, a wrong base URL); `str()` says
+    what came back and what to check. Not retried: the same thing would answer again."""
+
+
 # Retried by the SDK (client.retry_options), reported by the transport, and named in errors: one list for all three.
 TRANSIENT_CODES = frozenset({408, 429, 500, 502, 503, 504})
+BASE_URL_SETTINGS = "GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL"
+
+# Failures of this machine's disk and file system, whatever the path: never a network problem.
+_LOCAL_ERRNOS = frozenset(
+    {errno.ENOSPC, errno.EDQUOT, errno.EROFS, errno.ENAMETOOLONG, errno.EFBIG, errno.EMFILE, errno.ENFILE}
+)
+_LOCAL_REASONS = {
+    errno.ENOSPC: "the disk is full",
+    errno.EDQUOT: "the disk quota is used up",
+    errno.EROFS: "the file system is read-only",
+    errno.ENAMETOOLONG: "the file name is too long for the file system",
+    errno.EFBIG: "the file is too large for the file system",
+    errno.EMFILE: "too many files are open in this process",
+    errno.ENFILE: "too many files are open on this machine",
+    errno.EACCES: "permission denied",
+    errno.EPERM: "operation not permitted",
+    errno.ENOENT: "no such file or folder",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.EISDIR: "it is a folder, not a file",
+    errno.EEXIST: "it already exists",
+}
+# Where the Live API's connection code runs: an OSError raised there is about the WebSocket, not the disk.
+_LIVE_MODULES = ("websockets", "google.genai.live", "gemini_mcp.gemini.live")
 
 
 def describe_failure(
@@ -54,41 +113,39 @@ def describe_failure(
     key_variable: str | None,
     secrets: Iterable[str] = (),
     attempts: int = 1,
+    folders: Sequence[tuple[str, Path]] = (),
 ) -> GeminiCallError | None:
-    """Map an exception raised by the SDK (or its HTTP layer) to a GeminiCallError, or None if unknown.
+    """Map an exception raised by the SDK (or its HTTP layer, or the local file system) to a GeminiCallError,
+    or None if unknown.
 
-    `attempts` is how many tries transient failures get (retries happen below, in the client).
+    `attempts` is how many times the failing request was sent (counted by the transport). `folders` pairs
+    each setting that names a local path with that path (`("GEMINI_MCP_OUTPUT_DIR", Path(...))`), so a
+    local error can name the setting to change.
     """
     from google.genai import errors as genai_errors  # the SDK is loaded by now: a call just failed
 
+    secrets = list(secrets)
     tries = f" (gave up after {attempts} attempts)" if attempts > 1 else ""
+    if isinstance(exc, (CreateMayHaveStarted, NotAnApiAnswer)):
+        return GeminiCallError(redact(str(exc), secrets))
     if isinstance(exc, genai_errors.APIError):
-        message = _describe_api_error(exc.code, exc.status, exc.message or "", model, key_variable)
+        message = _describe_api_error(exc.code, exc.status, _upstream_message(exc.message), model, key_variable)
         if exc.code in TRANSIENT_CODES:
             message += tries
         return GeminiCallError(redact(message, secrets), code=exc.code, status=exc.status)
+    if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)) and _raised_in(
+        exc, ("google.genai",)
+    ):
+        return GeminiCallError(
+            f"The Gemini API's answer was not valid JSON ({type(exc).__name__}): something between this server "
+            f"and Google changed or cut it (a proxy, a firewall), or {BASE_URL_SETTINGS} points at a server that "
+            "is not the Gemini API. Check those settings and the network; unset them to use Google's address"
+        )
     name = type(exc).__name__
     module = type(exc).__module__
     if module.startswith(("httpx", "httpx2", "aiohttp", "httpcore")) or isinstance(exc, TimeoutError):
-        if "Timeout" in name or isinstance(exc, TimeoutError):
-            return GeminiCallError(
-                f"Gemini did not answer in time (request timeout, setting GEMINI_MCP_TIMEOUT){tries}. The "
-                "service may be busy: try again, or raise GEMINI_MCP_TIMEOUT for long generations"
-            )
-        if "Protocol" in name or "Decoding" in name or "ReadError" in name:
-            return GeminiCallError(
-                f"The connection to the Gemini API broke off mid-answer ({name}){tries}: retry the call; if it "
-                "keeps happening, check proxies between this server and GOOGLE_GEMINI_BASE_URL / "
-                "GOOGLE_VERTEX_BASE_URL"
-            )
-        return GeminiCallError(
-            redact(
-                f"Could not reach the Gemini API ({name}){tries}: check the network and, if set, "
-                "GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL",
-                secrets,
-            )
-        )
-    if module.startswith("websockets") or isinstance(exc, OSError):  # the Live API's WebSocket (OSError: TLS too)
+        return GeminiCallError(redact(_describe_http_failure(exc, name, tries), secrets))
+    if module.startswith("websockets") or (_raised_in(exc, _LIVE_MODULES) and not _is_local(exc)):
         return GeminiCallError(
             redact(
                 f"Could not keep a Live API connection open ({name}: {exc}): check the network; behind a "
@@ -96,7 +153,129 @@ def describe_failure(
                 secrets,
             )
         )
+    if isinstance(exc, ssl.SSLError):
+        return GeminiCallError(
+            redact(
+                f"A TLS connection to Google failed ({name}: {exc}): behind a TLS-inspecting proxy, set "
+                "GEMINI_MCP_CA_FILE to the proxy's CA certificate; otherwise check the machine's clock and network",
+                secrets,
+            )
+        )
+    if isinstance(exc, OSError):
+        if _is_local(exc):
+            return GeminiCallError(redact(_describe_local_failure(exc, folders), secrets))
+        return GeminiCallError(
+            redact(f"A network error on the way to Google ({name}: {exc}): check the network and retry", secrets)
+        )
     return None
+
+
+def _describe_http_failure(exc: BaseException, name: str, tries: str) -> str:
+    if name in ("ConnectError", "ConnectTimeout", "PoolTimeout"):
+        tls = isinstance(exc.__cause__ or exc.__context__, ssl.SSLError) or "certificate" in str(exc).lower()
+        fix = (
+            "behind a TLS-inspecting proxy (or with the emulator over TLS), set GEMINI_MCP_CA_FILE to its CA "
+            "certificate"
+            if tls
+            else f"check the network and, if set, {BASE_URL_SETTINGS}"
+        )
+        return (
+            f"Could not connect to the Gemini API ({name}){tries}. The request never left this machine, so nothing "
+            f"was started or billed: {fix}"
+        )
+    if "Timeout" in name or isinstance(exc, TimeoutError):
+        return (
+            f"Gemini did not answer in time (request timeout, setting GEMINI_MCP_TIMEOUT){tries}. The "
+            "service may be busy: try again, or raise GEMINI_MCP_TIMEOUT for long generations"
+        )
+    if "Protocol" in name or "Decoding" in name or "ReadError" in name:
+        if _was_streamed(exc):
+            return (
+                f"The connection to the Gemini API broke off while the answer was streaming ({name}); a streamed "
+                "answer is not asked for again once it has begun: call the tool again; if it keeps happening, "
+                f"check proxies between this server and {BASE_URL_SETTINGS}"
+            )
+        return (
+            f"The connection to the Gemini API broke off mid-answer ({name}){tries}: retry the call; if it "
+            f"keeps happening, check proxies between this server and {BASE_URL_SETTINGS}"
+        )
+    return f"Could not reach the Gemini API ({name}){tries}: check the network and, if set, {BASE_URL_SETTINGS}"
+
+
+def _describe_local_failure(exc: OSError, folders: Sequence[tuple[str, Path]]) -> str:
+    path = os.fsdecode(exc.filename) if exc.filename is not None else None
+    reason = _LOCAL_REASONS.get(exc.errno or 0) or exc.strerror or "a system error"
+    where = f"could not use {path}" if path else "a file operation failed"
+    setting, folder = _setting_for(path, folders) if path else (None, None)
+    if setting is None or folder is None:
+        fix = "check the path, its permissions and the free disk space"
+    elif exc.errno in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+        fix = f"free space in {folder}, or point {setting} at a disk with room"
+    elif exc.errno == errno.ENAMETOOLONG:
+        fix = f"point {setting} at a folder with a shorter path"
+    elif exc.errno in (errno.ENOTDIR, errno.EEXIST, errno.EISDIR, errno.ENOENT):
+        fix = f"point {setting} at a folder (it is created when missing), or move what is in the way"
+    elif exc.errno in (errno.EMFILE, errno.ENFILE):
+        fix = "raise the open-file limit (ulimit -n) or run fewer calls at once (GEMINI_MCP_MAX_CONCURRENCY)"
+    else:
+        fix = f"make {folder} writable by the user running this server, or point {setting} at a folder that is"
+    return (
+        f"A problem on this machine, not at Gemini: {where} ({reason}; {type(exc).__name__}). {fix[0].upper()}"
+        f"{fix[1:]}, then call again"
+    )
+
+
+def _setting_for(path: str, folders: Sequence[tuple[str, Path]]) -> tuple[str | None, Path | None]:
+    target = Path(os.path.abspath(os.path.expanduser(path)))
+    for setting, folder in folders:
+        base = Path(os.path.abspath(os.path.expanduser(folder)))
+        if target == base or base in target.parents:
+            return setting, base
+    return None, None
+
+
+def _is_local(exc: BaseException) -> bool:
+    """A disk or file-system failure (it names a file, or is one only file systems raise)."""
+    if not isinstance(exc, OSError) or isinstance(exc, (ConnectionError, ssl.SSLError, socket.gaierror)):
+        return False
+    return exc.filename is not None or exc.errno in _LOCAL_ERRNOS
+
+
+def _raised_in(exc: BaseException, modules: tuple[str, ...]) -> bool:
+    """Whether `exc` passed through code of one of `modules` (its traceback, or that of its cause)."""
+    seen: BaseException | None = exc
+    for _ in range(4):
+        if seen is None:
+            return False
+        tb = seen.__traceback__
+        while tb is not None:
+            if str(tb.tb_frame.f_globals.get("__name__", "")).startswith(modules):
+                return True
+            tb = tb.tb_next
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def _was_streamed(exc: BaseException) -> bool:
+    try:
+        request = exc.request  # type: ignore[attr-defined]  # httpx exceptions know their request
+    except (AttributeError, RuntimeError):
+        return False
+    url = getattr(request, "url", None)
+    return url is not None and (url.params.get("alt") == "sse" or ":stream" in url.path)
+
+
+def _upstream_message(message: str | None) -> str:
+    """The API's own message, unless a proxy's HTML error page stands in for it (kept out of the context)."""
+    text = (message or "").strip()
+    if not text.startswith("<"):
+        return text
+    title = re.search(r"<title[^>]*>([^<]{1,120})</title>", text, re.IGNORECASE)
+    page = f" titled '{title.group(1).strip()}'" if title else ""
+    return (
+        f"an HTML page{page} instead of an API error: a proxy or gateway answered, not the Gemini API (check the "
+        f"network, proxies and {BASE_URL_SETTINGS})"
+    )
 
 
 WEBSOCKET_CLOSE_CODES = {

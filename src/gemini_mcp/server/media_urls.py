@@ -11,6 +11,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import re
 import secrets
 import time
 from typing import Any, Literal
@@ -23,6 +24,7 @@ from gemini_mcp.server.media import MediaStore, mime_for
 from gemini_mcp.server.settings import Settings
 
 Verdict = Literal["ok", "expired", "bad"]
+_EXPIRY = re.compile(r"[0-9]{1,15}")
 
 
 class MediaUrlSigner:
@@ -30,9 +32,12 @@ class MediaUrlSigner:
         self._secret = secret
         self.base_url = base_url.rstrip("/")
         self.ttl_s = ttl_s
+        self._links: re.Pattern[str] | None = None
 
     def _signature(self, media_id: str, expires: int) -> str:
-        digest = hmac.new(self._secret, f"{media_id}:{expires}".encode(), hashlib.sha256).digest()
+        digest = hmac.new(
+            self._secret, f"{media_id}:{expires}".encode("utf-8", "surrogatepass"), hashlib.sha256
+        ).digest()
         return base64.urlsafe_b64encode(digest).decode().rstrip("=")
 
     def url(self, media_id: str) -> str:
@@ -40,9 +45,30 @@ class MediaUrlSigner:
         return f"{self.base_url}/media/{media_id}?exp={expires}&sig={self._signature(media_id, expires)}"
 
     def check(self, media_id: str, expires: str, signature: str) -> Verdict:
-        if not expires.isdigit() or not hmac.compare_digest(self._signature(media_id, int(expires)), signature):
+        # ASCII digits only: str.isdigit() accepts '²' or '٣', which int() then refuses (a 500, not a 403); and
+        # a bound on the length, since int() refuses more than 4300 digits.
+        if not _EXPIRY.fullmatch(expires):
+            return "bad"
+        expected = self._signature(media_id, int(expires)).encode()
+        # Bytes: compare_digest raises on str with non-ASCII characters (a `sig=%C3%A9` would be a 500).
+        if not hmac.compare_digest(expected, signature.encode("utf-8", "surrogatepass")):
             return "bad"
         return "ok" if int(expires) >= time.time() else "expired"
+
+    def split_links(self, text: str) -> list[tuple[str, bool]]:
+        """`text` in pieces, each flagged True when it is a link this signer made and that is still valid."""
+        if self._links is None:
+            self._links = re.compile(
+                re.escape(self.base_url) + r"/media/([0-9a-f]{8,32})\?exp=([0-9]{1,15})&sig=([A-Za-z0-9_\-]{20,64})"
+            )
+        pieces: list[tuple[str, bool]] = []
+        start = 0
+        for found in self._links.finditer(text):
+            if self.check(*found.groups()) == "ok":
+                pieces += [(text[start : found.start()], False), (found.group(0), True)]
+                start = found.end()
+        pieces.append((text[start:], False))
+        return pieces
 
 
 def signer_for(settings: Settings) -> MediaUrlSigner | None:

@@ -4,7 +4,8 @@ A tool module declares `ToolSpec`s: a pydantic input model (its JSON schema is t
 output model (the output schema for `structuredContent`), annotations, and an async handler
 `handler(args, call) -> CallToolResult`. `GeminiTool` runs a spec inside the `mcp` SDK's `MCPServer`:
 it validates arguments into the input model with messages that name the field, maps SDK failures to
-actionable tool errors with secrets redacted, and leaves cancellation alone so that it propagates.
+actionable tool errors with secrets redacted, redacts every result on its way out (a model may quote a key
+it was shown), and leaves cancellation alone so that it propagates.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 import anyio
@@ -21,13 +23,21 @@ from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
 from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import MCPError
-from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
+from mcp_types import (
+    CallToolResult,
+    ContentBlock,
+    EmbeddedResource,
+    ResourceLink,
+    TextContent,
+    TextResourceContents,
+    ToolAnnotations,
+)
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from gemini_mcp.gemini.client import GeminiClient, MissingCredentials
 from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError, describe_failure, redact
 from gemini_mcp.gemini.models import ModelError
-from gemini_mcp.gemini.retry_events import retry_listener
+from gemini_mcp.gemini.retry_events import Attempts, call_attempts, retry_listener
 from gemini_mcp.server.client_logging import log_to_client
 from gemini_mcp.server.media import MediaStore
 from gemini_mcp.server.schema_cache import SchemaCache
@@ -113,6 +123,9 @@ class Call:
     tool: str
     model: str | None = None  # the resolved model, for error messages
     notes: list[str] = field(default_factory=list)
+    # Paid work this call started that outlives a failure of the call (how to collect it instead of paying
+    # again); added to every error the call ends with from then on.
+    resume_hint: str | None = None
 
     @property
     def settings(self) -> Settings:
@@ -137,8 +150,11 @@ class Call:
         return _progress_requested(context)
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Report progress; a no-op when the client asked for none."""
+        """Report progress; a no-op when the client asked for none. Redacted like results: a streamed answer's
+        text so far travels in the message."""
         if self.mcp is not None and self.wants_progress:
+            if message:
+                message = redact(message, self.settings.secrets())
             await self.mcp.report_progress(progress, total, message)
 
 
@@ -248,24 +264,31 @@ class GeminiTool(Tool):
         convert_result: bool,
     ) -> Any:
         call = Call(services=services, mcp=context, tool=spec.name)
-        attempts = 0
+        attempts = Attempts()
 
         async def on_retryable(message: str) -> None:
-            nonlocal attempts
-            attempts += 1
+            attempt = attempts.of_last_failure
             limit = services.settings.retries
-            outcome = "retrying with backoff" if attempts < limit else "no attempts left"
-            text = f"{spec.name}: {message} (attempt {attempts} of {limit}); {outcome}"
+            outcome = "retrying with backoff" if attempt < limit else "no attempts left"
+            text = f"{spec.name}: {message} (attempt {attempt} of {limit}); {outcome}"
             await log_to_client(context, "warning", text)
 
         listening = retry_listener.set(on_retryable)
+        counting = call_attempts.set(attempts)
         try:
-            return await self._call(spec, services, arguments, call, convert_result)
+            return await self._call(spec, services, arguments, call, attempts, convert_result)
         finally:
+            call_attempts.reset(counting)
             retry_listener.reset(listening)
 
     async def _call(
-        self, spec: ToolSpec[Any], services: Services, arguments: dict[str, Any], call: Call, convert_result: bool
+        self,
+        spec: ToolSpec[Any],
+        services: Services,
+        arguments: dict[str, Any],
+        call: Call,
+        attempts: Attempts,
+        convert_result: bool,
     ) -> Any:
         try:
             args = spec.input_model.model_validate(arguments)
@@ -273,45 +296,108 @@ class GeminiTool(Tool):
             raise ToolError(format_validation_error(spec.name, exc)) from None
         if self.fn_metadata.output_model is None:  # a lazy spec, loaded just now
             self.fn_metadata.output_model = spec.output_model
+        settings = services.settings
         try:
-            if services.settings.backend not in spec.backends:
+            if settings.backend not in spec.backends:
                 raise BackendUnsupported(
-                    f"{spec.name} is not available on the {services.settings.backend} backend. "
-                    f"{spec.backend_hint}".strip()
+                    f"{spec.name} is not available on the {settings.backend} backend. {spec.backend_hint}".strip()
                 )
-            deadline = spec.deadline_s(services.settings)
+            deadline = spec.deadline_s(settings)
             with anyio.CancelScope(deadline=anyio.current_time() + deadline) as scope:
                 result = await spec.handler(args, call)
             if scope.cancelled_caught:
                 variable = "GEMINI_MCP_VIDEO_DEADLINE" if spec.long_running else "GEMINI_MCP_CALL_DEADLINE"
-                raise ToolError(
-                    f"{spec.name} did not finish within {deadline:g} s ({variable}), retries included; nothing "
-                    f"was returned. Try again later, ask for less, or raise {variable}."
+                late = (
+                    f"{spec.name} did not finish within {deadline:g} s ({variable}), retries included; nothing was "
+                    "returned."
                 )
+                if call.resume_hint:
+                    raise ToolError(f"{late} {call.resume_hint} Raise {variable} to wait longer.")
+                raise ToolError(f"{late} Try again later, ask for less, or raise {variable}.")
         except MCPError:
             raise
         except ToolError:
             raise
         except (UserInputError, ModelError, MissingCredentials, BackendUnsupported) as exc:
-            raise ToolError(redact(str(exc), services.settings.secrets())) from None
+            raise ToolError(redact(_with_hint(str(exc), call), settings.secrets())) from None
         except Exception as exc:
             described = describe_failure(
                 exc,
                 model=call.model,
-                key_variable=services.settings.api_key_variable,
-                secrets=services.settings.secrets(),
-                attempts=services.settings.retries,
+                key_variable=settings.api_key_variable,
+                secrets=settings.secrets(),
+                attempts=attempts.of_last_failure,
+                folders=_local_folders(settings),
             )
             if described is not None:
                 logger.info("%s: Gemini call failed: %s", spec.name, described)
-                raise ToolError(str(described)) from None
+                raise ToolError(redact(_with_hint(str(described), call), settings.secrets())) from None
             logger.exception("%s crashed", spec.name)
             raise UnexpectedToolError(
-                f"{spec.name} failed unexpectedly ({type(exc).__name__}); the server log has details"
+                _with_hint(f"{spec.name} failed unexpectedly ({type(exc).__name__}); the server log has details", call)
             ) from exc
-        if services.settings.demo and isinstance(result, CallToolResult) and not result.is_error:
-            result.content.append(TextContent(type="text", text=DEMO_LABEL))
+        if isinstance(result, CallToolResult):
+            redact_result(result, _result_filter(services))
+            if settings.demo and not result.is_error:
+                result.content.append(TextContent(type="text", text=DEMO_LABEL))
         return self.fn_metadata.convert_result(result) if convert_result else result
+
+
+def _with_hint(message: str, call: Call) -> str:
+    if not call.resume_hint:
+        return message
+    return f"{message.rstrip()}{'' if message.rstrip().endswith('.') else '.'} {call.resume_hint}"
+
+
+def _local_folders(settings: Settings) -> list[tuple[str, Path]]:
+    """The settings that name local paths, for errors of the local file system to point at."""
+    folders = [("GEMINI_MCP_OUTPUT_DIR", settings.output_dir)]
+    folders += [("GEMINI_MCP_ALLOWED_DIRS", folder) for folder in settings.allowed_dirs]
+    if settings.ca_file is not None:
+        folders.append(("GEMINI_MCP_CA_FILE", settings.ca_file))
+    return folders
+
+
+def _result_filter(services: Services) -> Callable[[str], str]:
+    """`redact` with this server's secrets, sparing the signed /media links it hands out on purpose (their
+    `sig=` would otherwise be redacted as a credential, and the link would stop working)."""
+    secrets = services.settings.secrets()
+    signer = services.media_urls
+
+    def clean(text: str) -> str:
+        if signer is None or "sig=" not in text:
+            return redact(text, secrets)
+        return "".join(piece if ours else redact(piece, secrets) for piece, ours in signer.split_links(text))
+
+    return clean
+
+
+def redact_result(result: CallToolResult, clean: Callable[[str], str]) -> None:
+    """Pass every string of `result` a client can read through `clean`, in place. Inline media (image and
+    audio data, blobs) is skipped: base64 is large, and no key survives a trip through an image encoder."""
+    for block in result.content:
+        if isinstance(block, TextContent):
+            block.text = clean(block.text)
+        elif isinstance(block, ResourceLink):
+            block.name = clean(block.name)
+            if block.title is not None:
+                block.title = clean(block.title)
+            if block.description is not None:
+                block.description = clean(block.description)
+        elif isinstance(block, EmbeddedResource) and isinstance(block.resource, TextResourceContents):
+            block.resource.text = clean(block.resource.text)
+    if result.structured_content is not None:
+        result.structured_content = _cleaned(result.structured_content, clean)
+
+
+def _cleaned(value: Any, clean: Callable[[str], str]) -> Any:
+    if isinstance(value, str):
+        return clean(value)
+    if isinstance(value, dict):
+        return {key: _cleaned(item, clean) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_cleaned(item, clean) for item in value]
+    return value
 
 
 DEMO_LABEL = "[demo mode: emulated output from gemini-mcp's offline emulator, not from Google's Gemini API]"

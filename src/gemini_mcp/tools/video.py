@@ -6,12 +6,17 @@ messages; cancelling the call stops polling at once. `wait: false` returns the o
 and `get_video_operation` collects it later — from any server process, because Google keeps the
 operation and the name is all that is needed.
 
+Every video is paid for, so the operation name is handed out as soon as it is known — the first progress
+message, an INFO log line, every error after the start, and a WARNING when the call is cut off (cancelled,
+deadline, shutdown) — so that a client never has to start a second, billed generation to get its video.
+
 google-genai 3.x serves Veo only in Vertex AI mode (express-mode key, or project + location).
 """
 
 from __future__ import annotations
 
 import base64
+import logging
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import anyio
@@ -30,6 +35,8 @@ from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, str
 
 if TYPE_CHECKING:
     from google.genai import types
+
+logger = logging.getLogger("gemini_mcp.tools.video")
 
 REFERENCE_MODEL = "veo-3.1-generate-preview"
 CHUNK = 1024 * 1024
@@ -205,6 +212,7 @@ async def generate_video(args: GenerateVideoInput, call: Call) -> CallToolResult
     operation = await client.aio.models.generate_videos(
         model=model, source=types.GenerateVideosSource(prompt=args.prompt, image=image), config=config
     )
+    _started(call, operation, model)
     return await _finish(call, operation, model, args.wait, args.output, hint=args.prompt or "video")
 
 
@@ -229,6 +237,7 @@ async def extend_video(args: ExtendVideoInput, call: Call) -> CallToolResult:
         ),
         config=types.GenerateVideosConfig(number_of_videos=1, aspect_ratio=ratio, resolution="720p"),
     )
+    _started(call, operation, model)
     call.notes.append(f"extending keeps the source's aspect ratio ({ratio}) at 720p")
     return await _finish(call, operation, model, args.wait, args.output, hint=f"extended {args.prompt}")
 
@@ -247,6 +256,17 @@ async def get_video_operation(args: GetVideoOperationInput, call: Call) -> CallT
 
 
 # --- waiting and delivery ------------------------------------------------------------------------------
+def _started(call: Call, operation: types.GenerateVideosOperation, model: str) -> None:
+    """Hand the new operation's name out before anything else can fail: it is what the video was paid for."""
+    name = operation.name or ""
+    logger.info("%s: Veo operation %s started (model %s)", call.tool, name, model)
+    call.resume_hint = (
+        f"Do not call {call.tool} again (that starts, and bills, another video): Veo operation {name} was started "
+        f"and keeps running at Google, which keeps it for about 2 days; retry by collecting it with "
+        f"get_video_operation(operation_name='{name}')."
+    )
+
+
 def _percent(operation: types.GenerateVideosOperation) -> float | None:
     metadata = operation.metadata or {}
     value = metadata.get("progressPercent", metadata.get("progress_percent"))
@@ -257,19 +277,29 @@ async def _finish(
     call: Call, operation: types.GenerateVideosOperation, model: str | None, wait: bool, output: str, *, hint: str
 ) -> CallToolResult:
     name = operation.name or ""
-    if wait and not operation.done:
-        operation = await _poll(call, operation)
-    if not operation.done:
-        result = VideoOutput(
-            operation_name=name,
-            status="running",
-            model=model,
-            progress_percent=_percent(operation),
-            notes=call.notes or None,
+    try:
+        if wait and not operation.done:
+            operation = await _poll(call, operation)
+        if operation.done:
+            return await _deliver(call, operation, model, output, hint)
+    except anyio.get_cancelled_exc_class():
+        logger.warning(
+            "%s was cut off (cancelled, deadline or server shutdown) while handling Veo operation %s; it keeps "
+            "running at Google: collect it with get_video_operation(operation_name='%s')",
+            call.tool,
+            name,
+            name,
         )
-        text = f"Veo is working on it. Collect the video with get_video_operation(operation_name='{name}')."
-        return structured_result(result, text=text)
-    return await _deliver(call, operation, model, output, hint)
+        raise
+    result = VideoOutput(
+        operation_name=name,
+        status="running",
+        model=model,
+        progress_percent=_percent(operation),
+        notes=call.notes or None,
+    )
+    text = f"Veo is working on it. Collect the video with get_video_operation(operation_name='{name}')."
+    return structured_result(result, text=text)
 
 
 async def _poll(call: Call, operation: types.GenerateVideosOperation) -> types.GenerateVideosOperation:
@@ -277,13 +307,21 @@ async def _poll(call: Call, operation: types.GenerateVideosOperation) -> types.G
     heartbeat = Heartbeat(call, MESSAGES)
     poll_every = call.settings.video_poll_s
     tick = min(poll_every, MAX_SILENCE_S)
-    await heartbeat.beat(_percent(operation))
+    name = operation.name
+    # The first message a client sees names the operation: whatever happens to this call, it can collect it.
+    await heartbeat.beat(
+        _percent(operation),
+        f"Veo operation {name} is running; if this call is cut off, collect it with get_video_operation",
+    )
     next_poll = heartbeat.elapsed + poll_every
     while not operation.done:
         if heartbeat.elapsed > call.settings.video_deadline_s:
+            logger.warning("%s: Veo operation %s passed GEMINI_MCP_VIDEO_DEADLINE; it keeps running", call.tool, name)
+            call.resume_hint = None  # the message says it all
             raise UserInputError(
                 f"Veo did not finish within {call.settings.video_deadline_s:g} s (GEMINI_MCP_VIDEO_DEADLINE). It keeps "
-                f"running at Google: collect it later with get_video_operation(operation_name='{operation.name}')"
+                f"running at Google: collect it later with get_video_operation(operation_name='{name}') instead of "
+                "starting another, billed video"
             )
         await anyio.sleep(min(tick, max(0.0, next_poll - heartbeat.elapsed)) or tick)
         if heartbeat.elapsed >= next_poll:
@@ -299,6 +337,8 @@ async def _deliver(
     call: Call, operation: types.GenerateVideosOperation, model: str | None, output: str, hint: str
 ) -> CallToolResult:
     name = operation.name or ""
+    if operation.error or not (operation.response and operation.response.generated_videos):
+        call.resume_hint = None  # the operation is over: there is nothing left to collect
     if operation.error:
         message = operation.error.get("message") or str(operation.error)
         raise UserInputError(f"Veo could not make the video: {message} (operation {name}). Adjust the prompt and retry")
