@@ -203,7 +203,8 @@ def _describe_http_failure(exc: BaseException, name: str, tries: str) -> str:
 
 
 def _describe_local_failure(exc: OSError, folders: Sequence[tuple[str, Path]]) -> str:
-    path = os.fsdecode(exc.filename) if exc.filename is not None else None
+    # `filename` may be a file descriptor (an int) for errors on an already opened file.
+    path = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
     reason = _LOCAL_REASONS.get(exc.errno or 0) or exc.strerror or "a system error"
     where = f"could not use {path}" if path else "a file operation failed"
     setting, folder = _setting_for(path, folders) if path else (None, None)

@@ -19,6 +19,7 @@ import base64
 import contextlib
 import functools
 import hashlib
+import logging
 import os
 import re
 import secrets
@@ -38,6 +39,8 @@ from pydantic import BaseModel, Field
 
 if sys.platform != "win32":
     import fcntl
+
+logger = logging.getLogger("gemini_mcp.media")
 
 MEDIA_URI_PREFIX = "gemini://media/"
 OutputMode = Literal["inline", "link", "both"]
@@ -285,7 +288,11 @@ class MediaStore:
         A file that names its writer goes as soon as that process is gone; one that does not (or was written
         on another machine sharing the folder) only once it is older than `older_than_s`.
         """
-        if not self.root.is_dir():
+        try:
+            if not self.root.is_dir():
+                return 0
+        except OSError as exc:  # e.g. a GEMINI_MCP_OUTPUT_DIR name too long: the first save says so clearly
+            logger.warning("cannot sweep GEMINI_MCP_OUTPUT_DIR %s: %s", self.root, exc.strerror or exc)
             return 0
         removed = 0
         now = time.time()
