@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import anyio
 
+from gemini_mcp.gemini.errors import redact
 from gemini_mcp.server.settings import Settings
 
 GEMINI_URL = "https://generativelanguage.googleapis.com/"
@@ -15,17 +16,21 @@ def upstream_url(settings: Settings) -> str:
 
 
 async def reachable(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, str]:
-    """Whether the configured Gemini endpoint answers HTTP at all (any status means reachable)."""
+    """Whether the configured Gemini endpoint answers HTTP at all (any status means reachable).
+
+    The detail names the endpoint as `redact` leaves it: a proxy's `user:password@` or a `key=` in the
+    configured URL never reaches /readyz or doctor's report."""
     import httpx2
 
     url = upstream_url(settings)
+    shown = redact(url, settings.secrets())
     try:
         with anyio.fail_after(timeout_s):
             async with httpx2.AsyncClient(timeout=timeout_s) as client:
                 await client.get(url)
-    except Exception as exc:  # any failure means not reachable; the reason is shown, never a secret
-        return False, f"{type(exc).__name__} reaching {url}"
-    return True, url
+    except Exception as exc:  # any failure means not reachable; only its type is shown, never its text
+        return False, f"{type(exc).__name__} reaching {shown}"
+    return True, shown
 
 
 async def key_status(settings: Settings, timeout_s: float = 10.0) -> int | None:

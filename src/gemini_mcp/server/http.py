@@ -2,30 +2,41 @@
 
 - `/mcp`: the `mcp` SDK's Streamable HTTP app (sessions, or stateless with `--stateless`), behind the
   SDK's bearer/OAuth check when auth is configured, with DNS-rebinding protection (Host and Origin
-  checks) and a request-body cap (413).
-- `/healthz` (alive) and `/readyz` (the configured Gemini endpoint or emulator answers), without auth.
+  checks), a request-body cap (413) and a cap on open sessions (GEMINI_MCP_HTTP_MAX_SESSIONS; idle ones
+  close after GEMINI_MCP_HTTP_SESSION_IDLE_MINUTES), refused with an error that names both settings.
+- `/healthz` (alive) and `/readyz` (the configured Gemini endpoint or emulator answers; the answer is kept
+  for a few seconds, so a burst of probes makes one upstream request), without auth.
 - `/sse` + `/messages/`: the legacy SSE transport, only with `--legacy-sse`.
-- A per-client rate limit (429 with `Retry-After`), keyed by bearer token or client address.
+- Rate limits (429 with `Retry-After`), per authenticated identity, else per client address
+  (server/ratelimit.py).
+- Graceful shutdown on SIGTERM/SIGINT: running calls finish and are answered (server/http_shutdown.py).
+- uvicorn runs without a logging config of its own, so its access and error lines go through the
+  redacting handler of server/logs.py (key, access_token and sig query values masked).
 
 Binding a non-loopback address without auth is refused at start-up.
 """
 
 from __future__ import annotations
 
-import hashlib
 import ipaddress
+import json
 import logging
 import time
 from typing import Any
 
+import anyio
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
+from mcp_types import INTERNAL_ERROR
+from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemini_mcp import __version__
 from gemini_mcp.gemini.endpoint import reachable
+from gemini_mcp.server.http_shutdown import Drain, serve_until_signalled
+from gemini_mcp.server.ratelimit import AddressLimit, IdentityLimit, TokenBuckets
 from gemini_mcp.server.settings import Settings
 from gemini_mcp.server.sockets import listening_socket
 
@@ -76,62 +87,121 @@ def transport_security(settings: Settings) -> TransportSecuritySettings | None:
     return TransportSecuritySettings(enable_dns_rebinding_protection=False)
 
 
-class RateLimit:
-    """Token bucket per client: `per_minute` requests, bursts up to the same number."""
+READY_CACHE_S = 5.0  # how long a /readyz answer is reused: probes come often, the answer rarely changes
+UVICORN_CLOSE_S = 3  # after our drain every response has ended; this only bounds uvicorn's own wait
+SESSION_HEADER = b"mcp-session-id"
 
-    def __init__(self, app: ASGIApp, per_minute: int) -> None:
+
+class Readiness:
+    """Whether the upstream answers, probed at most once per `ttl_s` however many ask at once."""
+
+    def __init__(self, settings: Settings, ttl_s: float = READY_CACHE_S) -> None:
+        self.settings = settings
+        self.ttl_s = ttl_s
+        self._answer: tuple[bool, str] | None = None
+        self._at = 0.0
+        self._lock: anyio.Lock | None = None
+
+    def _fresh(self) -> tuple[bool, str] | None:
+        if self._answer is not None and time.monotonic() - self._at < self.ttl_s:
+            return self._answer
+        return None
+
+    async def check(self) -> tuple[bool, str]:
+        if (answer := self._fresh()) is not None:
+            return answer
+        if self._lock is None:
+            self._lock = anyio.Lock()
+        async with self._lock:  # the ones waiting here get the answer the first one fetched
+            if (answer := self._fresh()) is not None:
+                return answer
+            answer = await reachable(self.settings)
+            self._answer, self._at = answer, time.monotonic()
+            return answer
+
+
+def sessions_full_message(settings: Settings) -> str:
+    return (
+        f"This server is at its limit of {settings.http_max_sessions} open MCP session(s) "
+        f"(GEMINI_MCP_HTTP_MAX_SESSIONS). Sessions with no requests close after "
+        f"{settings.http_session_idle_minutes:g} minutes (GEMINI_MCP_HTTP_SESSION_IDLE_MINUTES), freeing room: "
+        "retry later, end sessions you no longer use (HTTP DELETE), or raise GEMINI_MCP_HTTP_MAX_SESSIONS."
+    )
+
+
+def _sessions_full(settings: Settings) -> Response:
+    body = {"jsonrpc": "2.0", "id": None, "error": {"code": INTERNAL_ERROR, "message": sessions_full_message(settings)}}
+    return Response(json.dumps(body), status_code=503, media_type="application/json")
+
+
+class SessionLimitMessage:
+    """Replaces the SDK's bare "Too many open sessions" 503 with one that says which settings govern it."""
+
+    def __init__(self, app: ASGIApp, settings: Settings, path: str) -> None:
         self.app = app
-        self.rate = per_minute / 60.0
-        self.capacity = float(per_minute)
-        self.buckets: dict[str, tuple[float, float]] = {}
-
-    def _client(self, scope: Scope) -> str:
-        for name, value in scope.get("headers", []):
-            if name == b"authorization":
-                return "token:" + hashlib.sha256(value).hexdigest()[:16]
-        client = scope.get("client")
-        return f"addr:{client[0] if client else 'unknown'}"
+        self.settings = settings
+        self.path = path
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.rate <= 0 or scope.get("path") in ("/healthz", "/readyz"):
+        opens_session = (
+            scope["type"] == "http"
+            and scope.get("method") == "POST"
+            and scope.get("path") == self.path
+            and not any(name == SESSION_HEADER for name, _ in scope.get("headers", []))
+        )
+        if not opens_session:
             await self.app(scope, receive, send)
             return
-        key = self._client(scope)
-        now = time.monotonic()
-        tokens, last = self.buckets.get(key, (self.capacity, now))
-        tokens = min(self.capacity, tokens + (now - last) * self.rate)
-        if tokens < 1:
-            retry = max(1, int((1 - tokens) / self.rate) + 1)
-            response = JSONResponse(
-                {"error": "rate limit exceeded", "retry_after_s": retry},
-                status_code=429,
-                headers={"Retry-After": str(retry)},
-            )
-            await response(scope, receive, send)
-            return
-        self.buckets[key] = (tokens - 1, now)
-        if len(self.buckets) > 10_000:  # forget idle clients
-            self.buckets = {k: v for k, v in self.buckets.items() if now - v[1] < 120}
-        await self.app(scope, receive, send)
+        held: list[Message] = []
+
+        async def rewriting(message: Message) -> None:
+            if not held and not (message["type"] == "http.response.start" and message["status"] == 503):
+                await send(message)
+                return
+            held.append(message)  # a 503: hold it until its body shows whether it is the session limit
+            if message["type"] != "http.response.body" or message.get("more_body", False):
+                return
+            if b"Too many open sessions" in b"".join(m.get("body", b"") for m in held[1:]):
+                await _sessions_full(self.settings)(scope, receive, send)
+            else:
+                for kept in held:
+                    await send(kept)
+
+        await self.app(scope, receive, rewriting)
 
 
 class Router:
-    """Sends legacy SSE paths to the SSE app and everything else (lifespan included) to the main app."""
+    """Sends legacy SSE paths to the SSE app and everything else (lifespan included) to the main app.
 
-    def __init__(self, main: ASGIApp, sse: ASGIApp | None) -> None:
+    Each legacy `/sse` stream is a session of its own: they count against GEMINI_MCP_HTTP_MAX_SESSIONS too."""
+
+    def __init__(self, main: ASGIApp, sse: ASGIApp | None, settings: Settings) -> None:
         self.main = main
         self.sse = sse
+        self.settings = settings
+        self.sse_open = 0
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path = scope.get("path", "")
-        if self.sse is not None and scope["type"] == "http" and (path == "/sse" or path.startswith("/messages/")):
-            await self.sse(scope, receive, send)
-        else:
+        if self.sse is None or scope["type"] != "http" or not (path == "/sse" or path.startswith("/messages/")):
             await self.main(scope, receive, send)
+        elif path != "/sse":
+            await self.sse(scope, receive, send)
+        elif self.sse_open >= self.settings.http_max_sessions:
+            await _sessions_full(self.settings)(scope, receive, send)
+        else:
+            self.sse_open += 1
+            try:
+                await self.sse(scope, receive, send)
+            finally:
+                self.sse_open -= 1
 
 
-def build_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
+def build_http_app(server: MCPServer[Any], settings: Settings) -> Drain:
+    """The whole HTTP app; the outermost layer is the `Drain` that graceful shutdown works through."""
     security = transport_security(settings)
+    readiness = Readiness(settings)
+    drain: Drain  # built last, around everything; the routes below only read it once requests arrive
 
     @server.custom_route("/healthz", methods=["GET"])
     async def healthz(_: Request) -> Response:
@@ -139,27 +209,36 @@ def build_http_app(server: MCPServer[Any], settings: Settings) -> ASGIApp:
 
     @server.custom_route("/readyz", methods=["GET"])
     async def readyz(_: Request) -> Response:
-        ready, detail = await reachable(settings)
+        if drain.draining:
+            return JSONResponse({"ready": False, "upstream": "this server is shutting down"}, status_code=503)
+        ready, detail = await readiness.check()
         return JSONResponse({"ready": ready, "upstream": detail}, status_code=200 if ready else 503)
 
+    max_body = int(settings.http_max_body_mb * 1024 * 1024)
     main = server.streamable_http_app(
         streamable_http_path="/mcp",
         stateless_http=settings.stateless,
-        max_request_body_size=int(settings.http_max_body_mb * 1024 * 1024),
+        max_request_body_size=max_body,
+        max_sessions=settings.http_max_sessions,
+        session_idle_timeout=settings.http_session_idle_minutes * 60,
         transport_security=security,
         host=settings.host,
     )
     sse = None
     if settings.legacy_sse:
-        sse = server.sse_app(
-            max_request_body_size=int(settings.http_max_body_mb * 1024 * 1024),
-            transport_security=security,
-            host=settings.host,
-        )
-    app: ASGIApp = Router(main, sse)
-    if settings.rate_limit_per_minute:
-        app = RateLimit(app, settings.rate_limit_per_minute)
-    return app
+        sse = server.sse_app(max_request_body_size=max_body, transport_security=security, host=settings.host)
+    buckets = TokenBuckets(settings.rate_limit_per_minute) if settings.rate_limit_per_minute else None
+    if buckets is not None:
+        # Appended, so it runs after the SDK's auth middleware has put the caller in scope["user"].
+        for starlette_app in (main, sse):
+            if starlette_app is not None:
+                starlette_app.user_middleware.append(Middleware(IdentityLimit, buckets=buckets))
+    mcp_app: ASGIApp = main if settings.stateless else SessionLimitMessage(main, settings, "/mcp")
+    app: ASGIApp = Router(mcp_app, sse, settings)
+    if buckets is not None:
+        app = AddressLimit(app, buckets)
+    drain = Drain(app, getattr(server, "services", None))
+    return drain
 
 
 async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
@@ -172,10 +251,12 @@ async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
         host=settings.host,
         port=settings.port,
         log_level=settings.log_level.lower(),
-        timeout_graceful_shutdown=int(settings.shutdown_grace_s),  # in-flight calls get this long after SIGTERM
+        log_config=None,  # uvicorn's own handlers would bypass the redacting one on the root logger
+        timeout_graceful_shutdown=UVICORN_CLOSE_S,
         server_header=False,
     )
     mode = "stateless" if settings.stateless else "sessions"
     auth = "OAuth" if settings.oauth_issuer else "bearer token" if settings.auth_token else "no auth (loopback only)"
     logger.info("serving MCP at http://%s:%d/mcp (%s, %s)", settings.host, settings.port, mode, auth)
-    await uvicorn.Server(config).serve(sockets=[listening_socket(settings.host, settings.port)])
+    sockets = [listening_socket(settings.host, settings.port)]
+    await serve_until_signalled(config, app, sockets, settings.shutdown_grace_s)

@@ -1,4 +1,8 @@
-"""Logging to stderr (stdout is the MCP channel in stdio mode) with secrets redacted from every record."""
+"""Logging to stderr (stdout is the MCP channel in stdio mode) with secrets redacted from every record.
+
+Every logger propagates to the one root handler below and its RedactingFilter, uvicorn's too: the HTTP server
+runs uvicorn with `log_config=None`, because uvicorn's own handlers would print access lines (request paths
+with `key=`, `access_token=` and media-link `sig=` query values) unfiltered."""
 
 from __future__ import annotations
 
@@ -35,5 +39,6 @@ def configure_logging(level: str, secrets: Sequence[str]) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("httpx", "httpx2", "httpcore", "google_genai", "uvicorn.access"):
+    # sse_starlette logs every streamed chunk (whole results, media included) at DEBUG.
+    for noisy in ("httpx", "httpx2", "httpcore", "google_genai", "sse_starlette"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, root.level))
