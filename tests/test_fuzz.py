@@ -1,10 +1,12 @@
 """Bad input never crashes anything: hypothesis-driven arguments for every tool, from its own input schema,
 plus a corpus of hostile inputs. Every call must return a result (success or tool error), never a protocol
-error or traceback text, and the server must keep answering."""
+error or traceback text, and the server must keep answering. Below the wire too: hostile raw stdio lines
+(a corpus, and hypothesis-made envelopes) each get exactly one answer when they carry an id."""
 
 from __future__ import annotations
 
 import base64
+import json
 from collections.abc import Callable
 from typing import Any
 
@@ -19,6 +21,7 @@ from gemini_mcp.emulator import Emulator
 from gemini_mcp.server.app import build_server
 from gemini_mcp.server.settings import Settings
 from tests.conftest import FAKE_KEY
+from tests.test_stdio_robustness import RawStdio
 
 FUZZ_ENV = {
     "GOOGLE_GENAI_USE_VERTEXAI": "true",  # every tool family is served in Vertex mode
@@ -174,5 +177,156 @@ def test_schema_driven_fuzzing(server_factory: Callable[[], Any]) -> None:
                 assert (await client.list_tools()).tools
 
         anyio.run(call)
+
+    check()
+
+
+# Raw stdio lines; `{id}` becomes a fresh id (a string id where it is quoted). Shapes the SDK serves or
+# answers itself are mixed with the ones only our transport answers.
+HOSTILE_LINES: list[bytes] = [
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping"}',
+    b'\xef\xbb\xbf{"jsonrpc":"2.0","id":{id},"method":"ping"}',
+    b'  {"jsonrpc":"2.0","id":"{id}","method":"ping"}  \r',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","params":[1,2]}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","params":"x"}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","params":null}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","params":{"_meta":5}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","params":{"_meta":{"progressToken":{}}}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","result":{}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"p\\u0069ng"}',
+    b'{"jsonrpc":"2.0","id":{id}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":""}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"' + b"m" * 100_000 + b'"}',
+    b'{"jsonrpc":"2.0","id":{id},"method":["ping"]}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"ping","jsonrpc":"1.0"}',
+    b'{"id":{id},"method":"ping","jsonrpc":"2.0"',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping"}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping",,}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":NaN}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":1e999999}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":"\\ud800\\udc00\\ud800"}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":"\xc3\x28\xa0\xa1"}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":"\x00"}}',
+    b'{"id":{id},"jsonrpc":"2.0","method":"ping","params":{"x":' + b"[" * 5000 + b"]" * 5000 + b"}}",
+    b'{"params":{"x":' + b"[" * 5000 + b"]" * 5000 + b'},"id":{id},"jsonrpc":"2.0","method":"ping"}',
+    b'{"params":{"x":"' + b'\\"' * 1000 + b'"},"id":{id},"jsonrpc":"2.0","method":"ping"}',
+    b'[{"jsonrpc":"2.0","id":{id},"method":"ping"},{"jsonrpc":"2.0","method":"notifications/initialized"}]',
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{"name":"count_tokens","arguments":[]}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{"name":"count_tokens","arguments":'
+    + b'{"a":' * 150
+    + b"1"
+    + b"}" * 150
+    + b"}}",
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{"name":{"$gt":""},"arguments":{}}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/call","params":{"name":"no_such_tool","arguments":{}}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"resources/read","params":{"uri":"gemini://media/../../etc/passwd"}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"resources/read","params":{"uri":5}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"initialize","params":{"protocolVersion":5}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"prompts/get","params":{"name":"\\u0000"}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/list","params":{"_meta":{"io.modelcontextprotocol/protocolVersion":'
+    b'"2026-07-28"}}}',
+    b'{"jsonrpc":"2.0","id":{id},"method":"tools/list","params":{"cursor":{"x":1}}}',
+]
+# Lines without an id the server could echo: none of them may disturb the others.
+IDLESS_LINES: list[bytes] = [
+    b"",
+    b"\xef\xbb\xbf",
+    b"null",
+    b"[]",
+    b"{}",
+    b"\xff\xfe\x00\x01",
+    b'{"jsonrpc":"2.0","method":"notifications/cancelled","params":{"requestId":{"x":1}}}',
+    b'{"jsonrpc":"2.0","method":"notifications/progress","params":[]}',
+    b'{"jsonrpc":"2.0","id":424242,"result":{}}',
+    b'{"jsonrpc":"2.0","id":434343,"error":{"code":"x"}}',
+    b'{"jsonrpc":"2.0","id":1.5,"method":"ping"}',
+    b'{"jsonrpc":"2.0","id":[1],"method":"ping"}',
+    b'{"jsonrpc":"2.0","method":"ping","params":{"x":"cut',
+]
+
+
+def _fill(template: bytes, n: int) -> tuple[bytes, int | str]:
+    quoted = b'"{id}"' in template
+    request_id: int | str = f"line-{n}" if quoted else 10_000 + n
+    return template.replace(b"{id}", str(request_id).encode()), request_id
+
+
+def test_hostile_stdio_lines_each_get_exactly_one_answer(make_env: Callable[..., dict[str, str]]) -> None:
+    client = RawStdio(make_env(**FUZZ_ENV))
+    expected = []
+    for n, template in enumerate(HOSTILE_LINES):  # pipelined, as a hostile client would send them
+        line, request_id = _fill(template, n)
+        client.send_line(line)
+        client.send_line(IDLESS_LINES[n % len(IDLESS_LINES)])
+        expected.append(request_id)
+    client.ping("last")
+    client.close_stdin()
+    client.rest()
+    client.finish(tracebacks_logged=True)
+    for request_id, template in zip(expected, HOSTILE_LINES, strict=True):
+        assert len(client.responses(request_id)) == 1, template[:200]
+    answered = {json.dumps(m.get("id")) for m in client.received if "method" not in m}
+    assert answered <= {json.dumps(i) for i in [*expected, "init", "last", None]}
+
+
+REQUEST_IDS = st.integers(min_value=-(2**63), max_value=2**63) | st.text(
+    st.characters(codec="utf-8", exclude_characters='"\\'), max_size=12
+).map(lambda text: "s" + text)
+METHODS = st.sampled_from(["ping", "tools/list", "tools/call", "resources/list", "prompts/list", "no/such"])
+TOOL_CALLS = st.fixed_dictionaries(
+    {},
+    optional={
+        "name": st.sampled_from(["count_tokens", "list_models", "list_voices", "no_such_tool"]) | ANY_JSON,
+        "arguments": ANY_JSON,
+        "_meta": ANY_JSON,
+    },
+)
+
+
+@st.composite
+def hostile_envelope(draw: st.DrawFn, request_id: int | str) -> bytes:
+    """A request whose id survives but whose envelope, encoding or framing may be anything."""
+    members: dict[str, Any] = {}
+    if draw(st.integers(0, 9)):
+        members["jsonrpc"] = "2.0" if draw(st.integers(0, 4)) else draw(ANY_JSON)
+    if draw(st.integers(0, 9)):
+        members["method"] = draw(METHODS) if draw(st.integers(0, 4)) else draw(ANY_JSON)
+    if draw(st.booleans()):
+        members["params"] = draw(TOOL_CALLS) if draw(st.booleans()) else draw(ANY_JSON)
+    order = draw(st.permutations(list(members)))
+    head = json.dumps({"id": request_id})[:-1]  # the id first, so a cut after it leaves it readable
+    rest = "".join(f",{json.dumps(key)}:{json.dumps(members[key])}" for key in order)
+    text = (head + rest + "}").encode()
+    damage = draw(st.sampled_from(["none", "bom", "cut", "garbage", "deep", "padding"]))
+    if damage == "bom":
+        text = b"\xef\xbb\xbf" + text
+    elif damage == "cut" and rest:
+        text = text[: draw(st.integers(len(head) + 1, len(text) - 1))]
+    elif damage == "garbage":
+        text += draw(st.sampled_from([b",", b"}", b" x", b"\x00", b"{}"]))
+    elif damage == "deep":
+        text = text[:-1] + b',"deep":' + b"[" * 400 + b"]" * 400 + b"}"
+    elif damage == "padding":
+        text = b" \t" + text + b" \r"
+    return text
+
+
+def test_hypothesis_stdio_envelopes_each_get_exactly_one_answer(make_env: Callable[..., dict[str, str]]) -> None:
+    env = make_env(**FUZZ_ENV)
+
+    @settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+    @given(data=st.data())
+    def check(data: st.DataObject) -> None:
+        ids = data.draw(st.lists(REQUEST_IDS, min_size=1, max_size=25, unique_by=lambda i: json.dumps(i)))
+        lines = [data.draw(hostile_envelope(request_id), label=f"line {n}") for n, request_id in enumerate(ids)]
+        client = RawStdio(env)
+        for line in lines:
+            client.send_line(line)
+        client.ping("last")
+        client.close_stdin()
+        client.rest()
+        client.finish(tracebacks_logged=True)
+        for request_id, line in zip(ids, lines, strict=True):
+            assert len(client.responses(request_id)) == 1, line[:300]
 
     check()

@@ -6,7 +6,7 @@ import argparse
 import contextlib
 import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 
 from gemini_mcp import __version__
 from gemini_mcp.server.settings import ENVIRONMENT, Settings
@@ -94,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 DEMO_KEY = "demo-key-for-the-offline-emulator"
+NO_CLIENT_HINT = "An MCP host (Claude Desktop, VS Code, ...) starts this command itself with pipes; see README."
 
 
 def demo_environment() -> dict[str, str]:
@@ -152,6 +153,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             anyio.run(lambda: serve(args.host, args.port))
         return 0
 
+    if args.command is None and args.transport == "stdio":
+        from gemini_mcp.server.stdio import stdio_without_client
+
+        if reason := stdio_without_client():
+            print(
+                f"gemini-mcp: {reason}, so there is no MCP client to serve; exiting. {NO_CLIENT_HINT}", file=sys.stderr
+            )
+            return 0
+
     environ = demo_environment() if args.demo else None
     if args.command == "doctor":
         from gemini_mcp.server.doctor import diagnose, report
@@ -178,7 +188,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from gemini_mcp.server.app import build_server
 
     server = build_server(settings)
-    if settings.demo or (settings.transport == "stdio" and sys.stdin.isatty()):
+    if settings.demo or (settings.transport == "stdio" and sys.stdin is not None and sys.stdin.isatty()):
         print(_banner(settings), file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):
         if settings.transport == "http":
@@ -191,12 +201,19 @@ def main(argv: Sequence[str] | None = None) -> int:
                 return 2
             anyio.run(lambda: serve_http(server, settings))  # uvicorn shuts down gracefully on signals
         else:
-            from gemini_mcp.server.shutdown import serve_until_signalled
+            from gemini_mcp.server.shutdown import Shutdown, serve_until_signalled
             from gemini_mcp.server.stdio import run_stdio
 
-            anyio.run(
-                lambda: serve_until_signalled(lambda: run_stdio(server), server.services, settings.shutdown_grace_s)
-            )
+            def serve_stdio(shutdown: Shutdown) -> Awaitable[bool]:
+                return run_stdio(server, shutdown, settings.stdio_max_line_mb)
+
+            received = anyio.run(lambda: serve_until_signalled(serve_stdio, settings.shutdown_grace_s))
+            if not received:
+                print(
+                    f"gemini-mcp: stdin closed before any message arrived, so there was no MCP client to serve. "
+                    f"{NO_CLIENT_HINT}",
+                    file=sys.stderr,
+                )
     return 0
 
 
