@@ -124,7 +124,8 @@ ENVIRONMENT: tuple[EnvVar, ...] = (
     EnvVar(name="GEMINI_MCP_VIDEO_POLL_SECONDS", meaning="seconds between Veo operation polls", default="5"),
     EnvVar(
         name="GEMINI_MCP_SHUTDOWN_GRACE",
-        meaning="seconds in-flight calls may finish after SIGTERM/SIGINT before they are cancelled",
+        meaning="seconds running calls may finish after SIGTERM/SIGINT (or stdin closing, over stdio) before they "
+        "are answered with an error and cancelled",
         default="10",
     ),
     EnvVar(
