@@ -7,6 +7,7 @@ import urllib.error
 import urllib.request
 from typing import Any
 
+import anyio
 import pytest
 from google import genai
 from google.genai import errors, types
@@ -194,3 +195,152 @@ async def test_models_list_pages(emulator: Emulator) -> None:
     names = [model.name async for model in pager]
     assert len(names) == len(set(names)) > 5
     assert sum(1 for r in emulator.requests() if r["rpc"] == "list") > 1
+
+
+# --- operations finish on command; tests wait on events, never on the clock --------------------------------
+VEO = "veo-3.1-fast-generate-preview"
+
+
+async def start_video(client: genai.Client, prompt: str = "a fox") -> types.GenerateVideosOperation:
+    return await client.aio.models.generate_videos(model=VEO, source=types.GenerateVideosSource(prompt=prompt))
+
+
+async def poll_once(client: genai.Client, operation: types.GenerateVideosOperation) -> types.GenerateVideosOperation:
+    return await client.aio.operations.get(operation)
+
+
+async def test_held_operations_run_until_finished_failed_or_all_finished(emulator: Emulator) -> None:
+    emulator.configure(hold_operations=True)
+    client = sdk(emulator, vertex=True)
+    first, second, third = [await start_video(client, prompt) for prompt in ("one", "two", "three")]
+    assert emulator.operations() == [first.name, second.name, third.name]
+    running = await poll_once(client, first)
+    assert not running.done and not (running.metadata or {}).get("progressPercent")  # no progress unless set
+    emulator.set_progress(str(first.name), 40)
+    assert (await poll_once(client, first)).metadata == {"progressPercent": 40}
+    assert not (await poll_once(client, first)).done  # still held: nothing but a test ends it
+    emulator.finish_operation(str(first.name).rsplit("/", 1)[-1])  # the id alone is enough
+    done = await poll_once(client, first)
+    assert done.done and done.response and done.response.generated_videos
+    video = done.response.generated_videos[0].video
+    assert video is not None and video.video_bytes and video.video_bytes[4:8] == b"ftyp"
+    emulator.fail_operation(str(second.name), "quota for this project exhausted", code=8)
+    failed = await poll_once(client, second)
+    assert failed.done and failed.error == {"code": 8, "message": "quota for this project exhausted"}
+    with pytest.raises(ValueError, match="already finished"):
+        emulator.fail_operation(str(second.name))
+    assert emulator.finish_all() == [third.name]
+    assert (await poll_once(client, third)).done
+    with pytest.raises(KeyError, match="no emulated operation"):
+        emulator.finish_operation("nope")
+    with pytest.raises(ValueError, match="between 0 and 100"):
+        emulator.set_progress(str(third.name), 101)
+    await client.aio.aclose()
+
+
+async def test_timed_operations_are_the_default_and_can_still_be_finished_on_command(emulator: Emulator) -> None:
+    defaults = emulator.configure()
+    assert not defaults.hold_operations and 0 < defaults.operation_duration_s <= 5  # the demo finishes alone
+    client = sdk(emulator, vertex=True)
+    emulator.configure(operation_duration_s=0)
+    assert (await poll_once(client, await start_video(client))).done  # done at the first poll
+    emulator.configure(operation_duration_s=3600)
+    slow = await start_video(client)
+    running = await poll_once(client, slow)
+    assert not running.done and (running.metadata or {}).get("progressPercent") == 0
+    emulator.finish_operation(str(slow.name))
+    assert (await poll_once(client, slow)).done
+    await client.aio.aclose()
+
+
+async def test_held_requests_stay_in_flight_until_released(emulator: Emulator) -> None:
+    emulator.add_fault(match="generateContent", hold=True, times=None)
+    client = sdk(emulator)
+    answers: list[str | None] = []
+    async with anyio.create_task_group() as group:
+        for prompt in ("first", "second"):
+
+            async def ask(prompt: str = prompt) -> None:
+                answer = await client.aio.models.generate_content(model="gemini-2.5-flash", contents=prompt)
+                answers.append(answer.text)
+
+            group.start_soon(ask)
+        arrived = await emulator.await_requests("generateContent", 2)
+        assert len(arrived) == 2 and answers == []  # both recorded, neither answered
+        [second] = await emulator.await_requests("generateContent", where=lambda r: "second" in json.dumps(r["body"]))
+        assert second["body"]["contents"][0]["parts"][0]["text"] == "second"
+        assert emulator.release_held() == 1
+    assert len(answers) == 2 and all(answers)
+    assert (await client.aio.models.generate_content(model="gemini-2.5-flash", contents="x")).text  # not held
+    await client.aio.aclose()
+
+
+def test_waits_fail_with_what_did_arrive(emulator: Emulator) -> None:
+    with pytest.raises(TimeoutError, match="countTokens") as late:
+        emulator.wait_for_requests("countTokens", 1, timeout=0)
+    assert "received so far: []" in str(late.value)
+    with pytest.raises(TimeoutError, match="operation"):
+        emulator.wait_for_operations(1, timeout=0)
+
+
+async def test_operation_control_over_http(emulator: Emulator) -> None:
+    async def call(path: str, body: dict[str, Any] | None = None, method: str = "POST") -> Any:
+        return await anyio.to_thread.run_sync(lambda: control(emulator, path, body, method))
+
+    assert (await call("config", {"hold_operations": True}))["hold_operations"] is True
+    client = sdk(emulator, vertex=True)
+    operation = await start_video(client)
+    [listed] = (await call("operations?count=1", method="GET"))["operations"]
+    ident = str(operation.name).rsplit("/", 1)[-1]
+    assert listed == {
+        "name": operation.name,
+        "id": ident,
+        "done": False,
+        "held": True,
+        "progressPercent": None,
+        "error": None,
+    }
+    assert (await call(f"operations/{ident}:progress", {"percent": 55}))["progressPercent"] == 55
+    assert (await poll_once(client, operation)).metadata == {"progressPercent": 55}
+    assert (await call(f"operations/{operation.name}:fail", {"message": "boom"}))["error"]["message"] == "boom"
+    failed = await poll_once(client, operation)
+    assert failed.done and failed.error == {"code": 13, "message": "boom"}
+    for path, body, status in (
+        (f"operations/{ident}:fail", {}, 409),
+        ("operations/unknown:finish", None, 404),
+        (f"operations/{ident}:progress", {}, 400),
+        (f"operations/{ident}:rewind", None, 404),
+    ):
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            await call(path, body)
+        assert refused.value.code == status, path
+    other = await start_video(client)
+    assert (await call("operations:finishAll")) == {"finished": [other.name]}
+    assert (await poll_once(client, other)).done
+    polls = (await call("requests?rpc=fetchPredictOperation&count=3", method="GET"))["requests"]
+    assert len(polls) == 3 and {r["rpc"] for r in polls} == {"fetchPredictOperation"}
+    with pytest.raises(urllib.error.HTTPError) as late:
+        await call("requests?rpc=fetchPredictOperation&count=99&timeout=0", method="GET")
+    assert late.value.code == 408
+    await client.aio.aclose()
+
+
+async def test_held_requests_are_released_over_http(emulator: Emulator) -> None:
+    control(emulator, "faults", {"match": "countTokens", "hold": True}, method="POST")
+    client = sdk(emulator)
+    counted: list[int | None] = []
+    async with anyio.create_task_group() as group:
+
+        async def count() -> None:
+            tokens = await client.aio.models.count_tokens(model="gemini-2.5-flash", contents="a b c")
+            counted.append(tokens.total_tokens)
+
+        group.start_soon(count)
+        await emulator.await_requests("countTokens", 1)
+        assert counted == []
+        release = {"match": "countTokens"}
+        assert await anyio.to_thread.run_sync(lambda: control(emulator, "faults:release", release, "POST")) == {
+            "released": 1
+        }
+    assert counted and counted[0]
+    await client.aio.aclose()

@@ -115,7 +115,7 @@ async def test_one_reset_then_success(resilient: Callable[..., Client], emulator
 
 
 async def test_slow_answer_past_the_deadline(resilient: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=3, times=None)
+    emulator.add_fault(match="generateContent", hold=True, times=None)  # no answer until clear()
     async with resilient(GEMINI_MCP_TIMEOUT="0.5", GEMINI_MCP_RETRIES="2") as client:
         started = time.monotonic()
         result = await client.call_tool("generate_text", {"prompt": "x"})
@@ -188,7 +188,7 @@ async def test_blocked_and_empty_answers(
 
 
 async def test_veo_operation_ending_in_error(resilient: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.configure(operation_duration_s=0.05)
+    emulator.configure(operation_duration_s=0)  # done, with the scripted error, at the first poll
     env = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GEMINI_API_KEY": None, "GOOGLE_API_KEY": FAKE_KEY}
     async with resilient(**env, GEMINI_MCP_VIDEO_POLL_SECONDS="0.05") as client:
         result = await client.call_tool("generate_video", {"prompt": "[[fail]]"})
@@ -219,7 +219,6 @@ async def test_burst_is_queued_under_the_concurrency_limit(
 
 async def test_a_paid_create_is_not_retried_after_a_503(resilient: Callable[..., Client], emulator: Emulator) -> None:
     # A 503 on the request that starts a video may come after the job began: resending could bill twice.
-    emulator.configure(operation_duration_s=0.05)
     emulator.add_fault(match="predictLongRunning", status=503, times=None)
     env = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GEMINI_API_KEY": None, "GOOGLE_API_KEY": FAKE_KEY}
     async with resilient(**env) as client:

@@ -46,7 +46,7 @@ def creates(emulator: Emulator) -> int:
 
 @pytest.fixture
 def veo(make_env: Callable[..., dict[str, str]], emulator: Emulator) -> Callable[..., Client]:
-    emulator.configure(operation_duration_s=0.2)
+    emulator.configure(operation_duration_s=0)  # done at the first poll
 
     def make(logging_callback: Any = None, **env: str | None) -> Client:
         settings = Settings.from_env(make_env(**{**VERTEX, **env}))
@@ -112,7 +112,7 @@ async def test_an_accepted_create_whose_answer_breaks_off_is_not_sent_again(
 async def test_a_create_with_no_answer_in_time_is_not_sent_again(
     veo: Callable[..., Client], emulator: Emulator
 ) -> None:
-    emulator.add_fault(match="predictLongRunning", delay_s=3, times=None)
+    emulator.add_fault(match="predictLongRunning", hold=True, times=None)  # accepted, never answered
     async with veo(GEMINI_MCP_TIMEOUT="0.3") as client:
         result = await client.call_tool("generate_video", {"prompt": "x"})
     assert result.is_error and creates(emulator) == 1
@@ -198,7 +198,7 @@ async def test_a_connection_cut_during_the_handshake_is_retried_and_makes_one_vi
     make_env: Callable[..., dict[str, str]], tls: TlsFiles, tls_emulator: Emulator
 ) -> None:
     tls_emulator.clear()
-    tls_emulator.configure(operation_duration_s=0.1)
+    tls_emulator.configure(operation_duration_s=0)
     async with front_dropping_first_connection(tls_emulator.port) as (port, connections):
         url = f"https://127.0.0.1:{port}"
         env = make_env(**{**VERTEX, "GOOGLE_VERTEX_BASE_URL": url, "GEMINI_MCP_CA_FILE": tls.ca_file})
@@ -234,7 +234,7 @@ async def test_cancelling_a_waiting_generate_video_logs_the_operation(
     veo: Callable[..., Client], emulator: Emulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.INFO, logger="gemini_mcp.tools.video")
-    emulator.configure(operation_duration_s=600)
+    emulator.configure(hold_operations=True)
     first: list[str] = []
     running = anyio.Event()
 
@@ -271,9 +271,9 @@ async def test_an_error_after_the_start_says_how_to_collect_instead_of_paying_ag
 
 
 async def test_the_call_deadline_names_the_operation_to_collect(veo: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.configure(operation_duration_s=600)
+    emulator.configure(hold_operations=True)
     # Polls that hang past the request timeout: the call's own deadline (video deadline + timeout) ends it.
-    emulator.add_fault(match="fetchPredictOperation", delay_s=30, times=None)
+    emulator.add_fault(match="fetchPredictOperation", hold=True, times=None)
     async with veo(GEMINI_MCP_VIDEO_DEADLINE="0.2", GEMINI_MCP_TIMEOUT="0.2", GEMINI_MCP_RETRIES="1") as client:
         result = await client.call_tool("generate_video", {"prompt": "slow"})
     message = text_of(result)

@@ -14,6 +14,7 @@ from pydantic import ConfigDict, Field
 
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.handlers.video import video_of
+from gemini_mcp.emulator.state import WAIT_S
 from gemini_mcp.server.app import build_server
 from gemini_mcp.server.settings import Settings
 from tests.conftest import FAKE_KEY
@@ -58,6 +59,7 @@ class TasksClient(ClientExtension):
     def __init__(self) -> None:
         self.created: list[CreatedTask] = []
         self.states: list[str] = []
+        self.saw_working = anyio.Event()
 
     def claims(self) -> list[ResultClaim[Any]]:
         return [ResultClaim(result_type="task", model=CreatedTask, resolve=self.resolve)]
@@ -71,6 +73,8 @@ class TasksClient(ClientExtension):
                 assert state.result is not None
                 return CallToolResult.model_validate(state.result)
             assert state.status == "working", state
+            self.saw_working.set()
+            # The cadence the server asks for, as a real requester honours it (not a test synchronising).
             await anyio.sleep((state.poll_interval_ms or 50) / 1000)
 
 
@@ -81,10 +85,19 @@ def server_for(make_env: Callable[..., dict[str, str]]) -> Any:
 async def test_tasks_client_gets_a_task_and_later_the_same_result(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.configure(operation_duration_s=0.4)
+    emulator.configure(hold_operations=True)
     tasks = TasksClient()
-    async with Client(server_for(make_env), extensions=[tasks]) as client:
-        result = await client.call_tool("generate_video", {"prompt": "a kite over the beach"})
+    outcome: list[CallToolResult] = []
+    async with Client(server_for(make_env), extensions=[tasks]) as client, anyio.create_task_group() as group:
+
+        async def generate() -> None:
+            outcome.append(await client.call_tool("generate_video", {"prompt": "a kite over the beach"}))
+
+        group.start_soon(generate)
+        with anyio.fail_after(WAIT_S):  # a guard against hanging, not a timing assertion
+            await tasks.saw_working.wait()
+        emulator.finish_all()
+    [result] = outcome
     assert not result.is_error
     [created] = tasks.created
     assert created.task_id.startswith("veo.") and created.status == "working"
@@ -97,11 +110,11 @@ async def test_tasks_client_gets_a_task_and_later_the_same_result(
 async def test_any_server_instance_answers_tasks_get(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.configure(operation_duration_s=0.2)
+    emulator.configure(hold_operations=True)
     async with Client(server_for(make_env), extensions=[TasksClient()]) as first:
         handle = await first.session.call_tool("generate_video", {"prompt": "a lighthouse"}, allow_claimed=True)
     assert isinstance(handle, CreatedTask)
-    await anyio.sleep(0.3)
+    [_] = emulator.finish_all()  # still running when the first server went away
     async with Client(server_for(make_env)) as second:  # a fresh process-equivalent: no shared memory
         state = await second.session.send_request(GetTask(params=TaskParams(taskId=handle.task_id)), TaskState)
     assert state.status == "completed" and state.result is not None
@@ -111,7 +124,7 @@ async def test_any_server_instance_answers_tasks_get(
 async def test_clients_without_the_extension_get_an_ordinary_result(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.configure(operation_duration_s=0.1)
+    emulator.configure(operation_duration_s=0)  # done at the first poll
     async with Client(server_for(make_env)) as client:
         result = await client.call_tool("generate_video", {"prompt": "plain"})
     assert result.structured_content["status"] == "done"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import anyio
@@ -14,6 +15,7 @@ from mcp_types import CallToolResult, ResourceLink, TextContent
 
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.handlers.video import video_of
+from gemini_mcp.emulator.state import WAIT_S
 from gemini_mcp.emulator.wire import camel_keys
 from tests import media_samples
 from tests.conftest import FAKE_KEY
@@ -26,6 +28,7 @@ VERTEX = {
     "GEMINI_MCP_VIDEO_POLL_SECONDS": "0.05",
 }
 PNG = base64.b64encode(media_samples.png()).decode()
+POLL = "fetchPredictOperation"
 
 
 def text_of(result: CallToolResult) -> str:
@@ -34,7 +37,8 @@ def text_of(result: CallToolResult) -> str:
 
 @pytest.fixture
 def veo(make_client: Callable[..., Client], emulator: Emulator) -> Callable[..., Client]:
-    emulator.configure(operation_duration_s=0.3)
+    # Done at the first poll; a test that watches an operation run holds it open and finishes it itself.
+    emulator.configure(operation_duration_s=0)
 
     def make(**env: str | None) -> Client:
         return make_client(**{**VERTEX, **env})
@@ -47,7 +51,31 @@ def starts(emulator: Emulator) -> list[dict[str, Any]]:
 
 
 def polls(emulator: Emulator) -> int:
-    return sum(1 for r in emulator.requests() if r["rpc"] == "fetchPredictOperation")
+    return len(emulator.requests(POLL))
+
+
+class Sighting(logging.Handler):
+    """Sets `seen` when a record containing `words` is logged (by the server, on the test's event loop)."""
+
+    def __init__(self, words: str) -> None:
+        super().__init__()
+        self.words = words
+        self.seen = anyio.Event()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.words in record.getMessage():
+            self.seen.set()
+
+
+@pytest.fixture
+def cut_off_logged() -> Iterator[Sighting]:
+    sighting = Sighting("was cut off")
+    logger = logging.getLogger("gemini_mcp.tools.video")
+    logger.addHandler(sighting)
+    try:
+        yield sighting
+    finally:
+        logger.removeHandler(sighting)
 
 
 def assert_no_key(*results: CallToolResult) -> None:
@@ -58,15 +86,34 @@ def assert_no_key(*results: CallToolResult) -> None:
 async def test_text_to_video_waits_with_progress_and_saves_the_exact_mp4(
     veo: Callable[..., Client], emulator: Emulator
 ) -> None:
+    emulator.configure(hold_operations=True)
     updates: list[tuple[float, float | None, str | None]] = []
 
     async def on_progress(progress: float, total: float | None, message: str | None) -> None:
         updates.append((progress, total, message))
 
     async with veo() as client:
-        result = await client.call_tool(
-            "generate_video", {"prompt": "A drone shot over a misty forest at dawn"}, progress_callback=on_progress
-        )
+        async with anyio.create_task_group() as group:
+            outcome: list[CallToolResult] = []
+
+            async def generate() -> None:
+                outcome.append(
+                    await client.call_tool(
+                        "generate_video",
+                        {"prompt": "A drone shot over a misty forest at dawn"},
+                        progress_callback=on_progress,
+                    )
+                )
+
+            group.start_soon(generate)
+            [operation] = await emulator.await_operations(1)
+            await emulator.await_requests(POLL, 1)
+            emulator.set_progress(operation, 40)
+            # A poll recorded after the change reports 40 %; once the next one arrives, the server has
+            # received that answer and reported it.
+            await emulator.await_requests(POLL, polls(emulator) + 2)
+            emulator.finish_operation(operation)
+        [result] = outcome
         assert not result.is_error, text_of(result)
         [link] = [b for b in result.content if isinstance(b, ResourceLink)]
         read_back = await client.read_resource(str(link.uri))
@@ -86,6 +133,7 @@ async def test_text_to_video_waits_with_progress_and_saves_the_exact_mp4(
     assert all(u[2] and "elapsed" in u[2] for u in updates[:-1])
     assert updates[-1][0] == updates[-1][1] == 100 and "finished" in (updates[-1][2] or "")
     assert len({u[2].split(" (")[0] for u in updates if u[2]}) >= 2  # the messages rotate
+    assert any(40 <= u[0] < 41 for u in updates)  # Veo's own progress is passed on
     assert polls(emulator) >= 2
     [request] = starts(emulator)
     assert request["parameters"]["sampleCount"] == 1 and request["parameters"]["aspectRatio"] == "16:9"
@@ -169,13 +217,14 @@ async def test_developer_api_explains_how_to_switch(client: Client, emulator: Em
 
 
 async def test_start_now_collect_later(veo: Callable[..., Client], emulator: Emulator) -> None:
+    emulator.configure(hold_operations=True)
     async with veo() as client:
         started = await client.call_tool("generate_video", {"prompt": "a comet", "wait": False})
         name = started.structured_content["operation_name"]
         assert started.structured_content["status"] == "running" and name in text_of(started)
         early = await client.call_tool("get_video_operation", {"operation_name": name})
         assert early.structured_content["status"] == "running"
-    await anyio.sleep(0.35)
+    emulator.finish_operation(name)
     async with veo() as other_client:  # a different server process would do the same: the name is enough
         collected = await other_client.call_tool("get_video_operation", {"operation_name": name})
     assert not collected.is_error, text_of(collected)
@@ -184,29 +233,43 @@ async def test_start_now_collect_later(veo: Callable[..., Client], emulator: Emu
     assert_no_key(started, early, collected)
 
 
-async def test_get_video_operation_can_wait(veo: Callable[..., Client]) -> None:
+async def test_get_video_operation_can_wait(veo: Callable[..., Client], emulator: Emulator) -> None:
+    emulator.configure(hold_operations=True)
     async with veo() as client:
         started = await client.call_tool("generate_video", {"prompt": "a comet", "wait": False})
-        done = await client.call_tool(
-            "get_video_operation", {"operation_name": started.structured_content["operation_name"], "wait": True}
-        )
+        name = started.structured_content["operation_name"]
+        outcome: list[CallToolResult] = []
+        async with anyio.create_task_group() as group:
+
+            async def collect() -> None:
+                outcome.append(await client.call_tool("get_video_operation", {"operation_name": name, "wait": True}))
+
+            group.start_soon(collect)
+            await emulator.await_requests(POLL, 2)  # its first look, then a poll while it waits
+            emulator.finish_operation(name)
+    [done] = outcome
     assert done.structured_content["status"] == "done"
 
 
-async def test_cancelling_stops_polling_within_a_second(veo: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.configure(operation_duration_s=60)
+async def test_cancelling_stops_polling(
+    veo: Callable[..., Client], emulator: Emulator, cut_off_logged: Sighting
+) -> None:
+    emulator.configure(hold_operations=True)
     async with veo() as client:
-        with anyio.move_on_after(0.5):
-            await client.call_tool("generate_video", {"prompt": "never finishes"})
+        async with anyio.create_task_group() as group:
+            group.start_soon(lambda: client.call_tool("generate_video", {"prompt": "never finishes"}))
+            await emulator.await_requests(POLL, 1)
+            group.cancel_scope.cancel()
         cancelled_at = polls(emulator)
-        await anyio.sleep(1.0)
+        with anyio.fail_after(WAIT_S):  # a guard against hanging, not a timing assertion
+            await cut_off_logged.seen.wait()  # the server's call has ended: nothing is left to poll
         assert polls(emulator) - cancelled_at <= 1
         assert not (await client.call_tool("list_voices", {})).is_error  # still serving
     assert cancelled_at >= 1
 
 
 async def test_deadline_names_the_operation(veo: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.configure(operation_duration_s=60)
+    emulator.configure(hold_operations=True)  # never finishes: the server's own deadline ends the call
     async with veo(GEMINI_MCP_VIDEO_DEADLINE="0.3") as client:
         result = await client.call_tool("generate_video", {"prompt": "slow"})
     assert result.is_error

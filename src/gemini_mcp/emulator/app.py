@@ -1,7 +1,16 @@
 """The emulator's ASGI app: API routes, the recording and fault-injection layer, and the control plane.
 
-Request flow: `Recorder` (record → scripted fault → latency → auth) → extension routes, Files API, or
-the model dispatcher (`/{ver}/…models/{model}:{rpc}` → the registered handler for that rpc and model kind).
+Request flow: `Recorder` (record → scripted fault: hold, delay → latency → auth) → extension routes, Files API,
+or the model dispatcher (`/{ver}/…models/{model}:{rpc}` → the registered handler for that rpc and model kind).
+
+Control plane (keyless, under /_emulator; the same calls exist on `Emulator` for in-process use):
+`GET health`; `GET|DELETE requests` (`?rpc=R&count=N&timeout=S` waits until N R-requests arrived: 408 if
+not); `GET|POST|DELETE faults` and `POST faults:release` (`{"match": …}` optional: lets requests held by
+`"hold": true` faults go on); `GET|POST config` (e.g. `{"hold_operations": true}`: operations started
+afterwards run until finished on command; `{"operation_duration_s": 0}`: done at the first poll);
+`GET operations` (`?count=N&timeout=S` waits until N exist); `POST operations/{id}:finish`,
+`operations/{id}:fail` (`{"message", "code"}`), `operations/{id}:progress` (`{"percent": 40}`), and
+`POST operations:finishAll`, where {id} is an operation's full name or its last path segment.
 """
 
 from __future__ import annotations
@@ -9,8 +18,10 @@ from __future__ import annotations
 import importlib
 import json
 import pkgutil
+import threading
+from collections.abc import Callable
 from dataclasses import asdict, fields
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from starlette.applications import Starlette
@@ -21,10 +32,11 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemini_mcp.emulator import catalog, files, handlers, paths
-from gemini_mcp.emulator.state import Config, EmulatorState, Fault, Registry, RpcContext
+from gemini_mcp.emulator.state import WAIT_S, Config, EmulatorState, Fault, Registry, RpcContext
 from gemini_mcp.emulator.validate import MAX_REQUEST_BYTES
 from gemini_mcp.emulator.wire import ApiError, error_response
 
+T = TypeVar("T")
 CONTROL_PREFIX = "/_emulator"
 KEYLESS_PREFIXES = ("/_upload/", CONTROL_PREFIX)
 
@@ -130,7 +142,17 @@ def control_routes(state: EmulatorState) -> list[Route]:
         if request.method == "DELETE":
             state.clear_requests()
             return JSONResponse({"cleared": True})
-        return JSONResponse({"requests": state.requests()})
+        rpc = request.query_params.get("rpc") or None
+        if "count" not in request.query_params:
+            return JSONResponse({"requests": state.requests(rpc)})
+        try:
+            count, timeout = _wait_params(request)
+            found = await _waiting(state, lambda gone: state.wait_for_requests(rpc, count, timeout, gone))
+        except ValueError as exc:
+            return error_response(400, f"bad wait: {exc}; use ?rpc=NAME&count=N&timeout=SECONDS")
+        except TimeoutError as exc:
+            return error_response(408, str(exc), "DEADLINE_EXCEEDED")
+        return JSONResponse({"requests": found})
 
     async def faults(request: Request) -> Response:
         if request.method == "DELETE":
@@ -140,10 +162,15 @@ def control_routes(state: EmulatorState) -> list[Route]:
             return JSONResponse({"faults": [asdict(f) for f in state.faults()]})
         try:
             spec = await request.json()
-            fault = state.add_fault(Fault(**{k: v for k, v in spec.items() if k != "hits"}))
+            fault = state.add_fault(Fault(**{k: v for k, v in spec.items() if k not in ("hits", "released")}))
         except (ValueError, TypeError) as exc:
             return error_response(400, f"bad fault: {exc}; fields: {[f.name for f in fields(Fault)]}")
         return JSONResponse(asdict(fault))
+
+    async def release(request: Request) -> Response:
+        body = await _optional_json(request)
+        match = body.get("match") if isinstance(body, dict) else None
+        return JSONResponse({"released": state.release_held(None if match is None else str(match))})
 
     async def config(request: Request) -> Response:
         if request.method == "POST":
@@ -157,12 +184,95 @@ def control_routes(state: EmulatorState) -> list[Route]:
                 return error_response(400, f"bad config: {exc}; settings: {[f.name for f in fields(Config)]}")
         return JSONResponse(asdict(state.config))
 
+    async def operations(request: Request) -> Response:
+        if "count" in request.query_params:
+            try:
+                count, timeout = _wait_params(request)
+                await _waiting(state, lambda gone: state.wait_for_operations(count, timeout, gone))
+            except ValueError as exc:
+                return error_response(400, f"bad wait: {exc}; use ?count=N&timeout=SECONDS")
+            except TimeoutError as exc:
+                return error_response(408, str(exc), "DEADLINE_EXCEEDED")
+        return JSONResponse({"operations": [_summary(state, name) for name in state.operation_names()]})
+
+    async def operation(request: Request) -> Response:
+        ref, _, action = request.path_params["ref"].rpartition(":")
+        body = await _optional_json(request)
+        body = body if isinstance(body, dict) else {}
+        try:
+            if action == "finish":
+                name = state.finish_operation(ref)
+            elif action == "fail":
+                message = str(body.get("message") or "Video generation failed: internal error.")
+                name = state.finish_operation(ref, error={"code": int(body.get("code", 13)), "message": message})
+            elif action == "progress":
+                if "percent" not in body:
+                    return error_response(400, 'progress needs a body {"percent": 0-100}')
+                name = state.set_progress(ref, int(body["percent"]))
+            else:
+                return error_response(404, f"unknown action {action!r}: use :finish, :fail or :progress", "NOT_FOUND")
+        except KeyError as exc:
+            return error_response(404, str(exc.args[0]), "NOT_FOUND")
+        except (TypeError, ValueError) as exc:
+            code = 409 if "already finished" in str(exc) else 400
+            return error_response(code, str(exc), "FAILED_PRECONDITION" if code == 409 else "INVALID_ARGUMENT")
+        return JSONResponse(_summary(state, name))
+
+    async def finish_all(_: Request) -> Response:
+        return JSONResponse({"finished": state.finish_all()})
+
     return [
         Route(f"{CONTROL_PREFIX}/health", health, methods=["GET"]),
         Route(f"{CONTROL_PREFIX}/requests", requests, methods=["GET", "DELETE"]),
         Route(f"{CONTROL_PREFIX}/faults", faults, methods=["GET", "POST", "DELETE"]),
+        Route(f"{CONTROL_PREFIX}/faults:release", release, methods=["POST"]),
         Route(f"{CONTROL_PREFIX}/config", config, methods=["GET", "POST"]),
+        Route(f"{CONTROL_PREFIX}/operations", operations, methods=["GET"]),
+        Route(f"{CONTROL_PREFIX}/operations:finishAll", finish_all, methods=["POST"]),
+        Route(f"{CONTROL_PREFIX}/operations/{{ref:path}}", operation, methods=["POST"]),
     ]
+
+
+MAX_WAIT_S = 300.0
+
+
+def _wait_params(request: Request) -> tuple[int, float]:
+    count = int(request.query_params["count"])
+    timeout = float(request.query_params.get("timeout") or WAIT_S)
+    if count < 0 or not 0 <= timeout <= MAX_WAIT_S:
+        raise ValueError(f"count must be >= 0 and timeout between 0 and {MAX_WAIT_S:g} s")
+    return count, timeout
+
+
+async def _waiting(state: EmulatorState, wait: Callable[[threading.Event], T]) -> T:
+    """Run a blocking state wait in a worker thread, ending it when the request is cancelled."""
+    gone = threading.Event()
+    try:
+        return await anyio.to_thread.run_sync(wait, gone, abandon_on_cancel=True)
+    finally:
+        gone.set()
+        state.wake()
+
+
+async def _optional_json(request: Request) -> Any:
+    raw = await request.body()
+    try:
+        return json.loads(raw) if raw.strip() else {}
+    except ValueError:
+        return {}
+
+
+def _summary(state: EmulatorState, name: str) -> dict[str, Any]:
+    job = state.operation(name) or {}
+    done = bool(job.get("done"))
+    return {
+        "name": name,
+        "id": name.rsplit("/", 1)[-1],
+        "done": done,
+        "held": not done and "finishes_at" in job and job["finishes_at"] is None,
+        "progressPercent": job.get("progress"),
+        "error": job.get("error"),
+    }
 
 
 class ConnectionDropped(Exception):
@@ -208,6 +318,9 @@ class Recorder:
         replay = _replay(body)
 
         fault = self.state.take_fault(info.rpc, path)
+        if fault is not None and fault.hold:
+            # In a worker thread: the release comes from the test's thread, through the state's condition.
+            await anyio.to_thread.run_sync(self.state.wait_released, fault, abandon_on_cancel=True)
         delay = self.state.config.latency_s + (fault.delay_s if fault else 0.0)
         if delay:
             await anyio.sleep(delay)

@@ -1,18 +1,19 @@
 """Veo: `:predictLongRunning` starts an operation, `:fetchPredictOperation` polls it (Vertex AI).
 
-Operations finish `config.operation_duration_s` after they start and report `progressPercent` in their
-metadata meanwhile. The finished response carries the MP4 inline (`bytesBase64Encoded`), as Vertex does
-when no `storageUri` is given. Scripted outcomes, by prompt: a prompt containing "unsafe" is filtered
-(`raiMediaFilteredCount`), one containing "[[fail]]" ends the operation with an error; and
-`config.extra["veo_billing"] = False` answers 404 "Requested entity was not found." like a key whose
-project cannot use Veo. `config.extra["video_bytes"]` sets the size of the generated MP4.
+Operations finish `config.operation_duration_s` after they start (0: at the first poll) and report a
+`progressPercent` in their metadata meanwhile; with `config.hold_operations` they run until a test finishes
+or fails them (`Emulator.finish_operation` / `fail_operation`, or POST /_emulator/operations/{id}:finish),
+reporting only the progress a test set. The finished response carries the MP4 inline
+(`bytesBase64Encoded`), as Vertex does when no `storageUri` is given. Scripted outcomes, by prompt: a
+prompt containing "unsafe" is filtered (`raiMediaFilteredCount`), one containing "[[fail]]" ends the
+operation with an error; and `config.extra["veo_billing"] = False` answers 404 "Requested entity was not
+found." like a key whose project cannot use Veo. `config.extra["video_bytes"]` sets the size of the MP4.
 """
 
 from __future__ import annotations
 
 import base64
 import secrets
-import time
 from typing import Any
 
 from gemini_mcp.emulator import validate
@@ -122,19 +123,22 @@ async def start(ctx: RpcContext) -> dict[str, Any]:
         location = path_parts[path_parts.index("locations") + 1]
     model_path = f"projects/{project}/locations/{location}/publishers/google/models/{ctx.model}"
     name = f"{model_path}/operations/{secrets.token_hex(8)}"
-    ctx.state.operations[name] = {**job, "model": ctx.model, "started": time.monotonic()}
+    ctx.state.add_operation(name, {**job, "model": ctx.model})
     return {"name": name}
 
 
 async def fetch(ctx: RpcContext) -> dict[str, Any]:
     name = str(get(ctx.body, "operation_name") or "")
-    job = ctx.state.operations.get(name)
+    job = ctx.state.operation(name)
     if job is None:
         raise ApiError(404, f"Operation {name} was not found.", "NOT_FOUND")
-    duration = max(ctx.state.config.operation_duration_s, 1e-6)
-    elapsed = time.monotonic() - job["started"]
-    if elapsed < duration:
-        return {"name": name, "done": False, "metadata": {"progressPercent": int(100 * elapsed / duration)}}
+    if not job["done"]:
+        running: dict[str, Any] = {"name": name, "done": False}
+        if job["progress"] is not None:
+            running["metadata"] = {"progressPercent": job["progress"]}
+        return running
+    if job["error"] is not None:
+        return {"name": name, "done": True, "error": job["error"]}
     if "[[fail]]" in job["prompt"]:
         return {
             "name": name,
