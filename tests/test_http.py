@@ -76,7 +76,7 @@ async def test_health_and_readiness(make_env: Callable[..., dict[str, str]]) -> 
 async def test_stateless_replicas_answer_alternately_and_share_video_operations(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.configure(operation_duration_s=0.2)
+    emulator.configure(hold_operations=True)  # the video runs until the test finishes it
     env = make_env(
         GOOGLE_GENAI_USE_VERTEXAI="true",
         GEMINI_API_KEY=None,
@@ -91,7 +91,8 @@ async def test_stateless_replicas_answer_alternately_and_share_video_operations(
                 answers.append(await client.call_tool("generate_text", {"prompt": f"turn {index}"}))
         async with Client(first.url, mode="2026-07-28") as client:
             started = await client.call_tool("generate_video", {"prompt": "a comet", "wait": False})
-        await anyio.sleep(0.3)
+        (operation,) = emulator.operations()  # started upstream before the call returned
+        emulator.finish_operation(operation)
         async with Client(second.url, mode="2026-07-28") as client:
             collected = await client.call_tool(
                 "get_video_operation", {"operation_name": started.structured_content["operation_name"]}

@@ -43,7 +43,8 @@ def get(url: str) -> tuple[int, dict[str, Any]]:
 
 
 async def poll(condition: Callable[[], bool], what: str, timeout_s: float = 30) -> None:
-    """Wait until `condition()` holds, checking every few milliseconds; fail after `timeout_s`."""
+    """Wait until `condition()` holds, checking every few milliseconds; fail after `timeout_s`. Only for a
+    server timer that is the subject of a test (idle sessions expiring), never for the emulator."""
     deadline = time.monotonic() + timeout_s
     while not condition():
         if time.monotonic() > deadline:
@@ -51,8 +52,14 @@ async def poll(condition: Callable[[], bool], what: str, timeout_s: float = 30) 
         await anyio.sleep(0.02)
 
 
-def upstream_calls(emulator: Emulator, rpc: str = "generateContent") -> int:
-    return sum(1 for request in emulator.requests() if request["rpc"] == rpc)
+async def draining(server: RunningServer) -> None:
+    """Until the server (another process, whose stderr is only read at its exit) says on /readyz that it is
+    draining: polling its answer, as a load balancer does; the deadline only stops a hang."""
+    deadline = time.monotonic() + 30
+    while (await anyio.to_thread.run_sync(get, f"{server.base}/readyz"))[0] != 503:
+        assert server.process.poll() is None, "the server exited before it reported the drain"
+        assert time.monotonic() < deadline, "/readyz never reported the drain"
+        await anyio.sleep(0.02)
 
 
 async def exit_code(server: RunningServer) -> int:
@@ -67,7 +74,7 @@ async def exit_code(server: RunningServer) -> int:
 async def test_sigterm_lets_every_call_in_flight_finish_with_its_result(
     make_env: Callable[..., dict[str, str]], emulator: Emulator, mode: str
 ) -> None:
-    emulator.add_fault(match="generateContent", delay_s=3, times=4)
+    emulator.add_fault(match="generateContent", hold=True, times=4)  # in flight until released
     results: dict[int, Any] = {}
     with http_server(make_env(GEMINI_MCP_SHUTDOWN_GRACE="30")) as server:
         async with Client(server.url, mode=mode) as client:
@@ -79,8 +86,10 @@ async def test_sigterm_lets_every_call_in_flight_finish_with_its_result(
             async with anyio.create_task_group() as group:
                 for index in range(4):
                     group.start_soon(call, index)
-                await poll(lambda: upstream_calls(emulator) == 4, "four calls to reach the emulator")
+                await emulator.await_requests("generateContent", 4)
                 server.process.send_signal(signal.SIGTERM)
+                await draining(server)
+                emulator.release_held()  # the calls end during the drain
         code = await exit_code(server)
     assert sorted(results) == [0, 1, 2, 3]
     for index, result in results.items():
@@ -93,7 +102,7 @@ async def test_sigterm_lets_every_call_in_flight_finish_with_its_result(
 async def test_a_call_outlasting_the_grace_gets_a_jsonrpc_error_and_new_calls_are_refused(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.add_fault(match="generateContent", delay_s=60, times=1)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     outcome: list[BaseException] = []
     with http_server(make_env(GEMINI_MCP_SHUTDOWN_GRACE="3")) as server:
         async with Client(server.url) as client:
@@ -107,9 +116,9 @@ async def test_a_call_outlasting_the_grace_gets_a_jsonrpc_error_and_new_calls_ar
 
             async with anyio.create_task_group() as group:
                 group.start_soon(call)
-                await poll(lambda: upstream_calls(emulator) == 1, "the call to reach the emulator")
+                await emulator.await_requests("generateContent", 1)
                 server.process.send_signal(signal.SIGTERM)
-                await poll(lambda: get(f"{server.base}/readyz")[0] == 503, "/readyz to report the drain")
+                await draining(server)
                 refused = await anyio.to_thread.run_sync(post, server.url)
         code = await exit_code(server)
     [error] = outcome
@@ -123,7 +132,7 @@ async def test_a_call_outlasting_the_grace_gets_a_jsonrpc_error_and_new_calls_ar
 async def test_a_second_signal_ends_the_grace_at_once(
     make_env: Callable[..., dict[str, str]], emulator: Emulator
 ) -> None:
-    emulator.add_fault(match="generateContent", delay_s=60, times=1)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     outcome: list[BaseException] = []
     with http_server(make_env(GEMINI_MCP_SHUTDOWN_GRACE="600")) as server:
         async with Client(server.url, mode="2026-07-28") as client:
@@ -137,9 +146,9 @@ async def test_a_second_signal_ends_the_grace_at_once(
 
             async with anyio.create_task_group() as group:
                 group.start_soon(call)
-                await poll(lambda: upstream_calls(emulator) == 1, "the call to reach the emulator")
+                await emulator.await_requests("generateContent", 1)
                 server.process.send_signal(signal.SIGTERM)
-                await poll(lambda: get(f"{server.base}/readyz")[0] == 503, "/readyz to report the drain")
+                await draining(server)
                 server.process.send_signal(signal.SIGTERM)
         code = await exit_code(server)
     [error] = outcome

@@ -68,11 +68,14 @@ def live_messages(emulator: Emulator, kind: str) -> list[dict[str, Any]]:
     return [r for r in emulator.requests() if r.get("rpc") == "bidiGenerateContent" and r.get("live") == kind]
 
 
-async def closed_soon(emulator: Emulator) -> None:
-    """Wait until the emulator has seen a Live connection close (it runs in its own thread)."""
-    with anyio.fail_after(5):
-        while not live_messages(emulator, "closed"):  # noqa: ASYNC110 - polling another thread's record
-            await anyio.sleep(0.05)
+async def closed_soon(emulator: Emulator) -> list[dict[str, Any]]:
+    """Until the emulator (in its own thread) has recorded a Live connection's close; its close records."""
+    return await emulator.await_requests("bidiGenerateContent", where=lambda r: r.get("live") == "closed")
+
+
+def told(words: str) -> Callable[[dict[str, Any]], bool]:
+    """Picks the recorded Live client message that carries `words`."""
+    return lambda r: r.get("live") == "message" and words in json.dumps(r.get("message"))
 
 
 async def test_a_text_turn_returns_wav_audio_and_a_transcript(
@@ -94,7 +97,7 @@ async def test_a_text_turn_returns_wav_audio_and_a_transcript(
     setup = live_messages(live_emulator, "setup")[0]
     assert setup["voice"] == "Kore" and setup["model"] == "gemini-2.5-flash-native-audio-preview-09-2025"
     assert setup["output_transcription"] and setup["input_transcription"]
-    assert live_messages(live_emulator, "closed"), "the one-turn session was not closed"
+    assert await closed_soon(live_emulator), "the one-turn session was not closed"
 
 
 async def test_an_audio_turn_is_resampled_to_16_khz_mono(
@@ -145,7 +148,7 @@ async def test_a_three_turn_session_keeps_its_id_and_its_connection(
         after = await client.call_tool("live_send", {"session_id": session_id, "text": "still there?"})
     assert after.is_error and "live_session_start" in text_of(after)
     assert len(live_messages(live_emulator, "setup")) == 1
-    assert live_messages(live_emulator, "closed")[0]["turns"] == 3
+    assert (await closed_soon(live_emulator))[0]["turns"] == 3
 
 
 async def test_idle_sessions_expire(live_env: Callable[..., dict[str, str]], live_emulator: Emulator) -> None:
@@ -160,11 +163,14 @@ async def test_idle_sessions_expire(live_env: Callable[..., dict[str, str]], liv
 async def test_cancelling_a_turn_closes_the_socket(
     live_env: Callable[..., dict[str, str]], live_emulator: Emulator
 ) -> None:
-    live_emulator.configure(stream_chunk_delay_s=0.5)  # a slow spoken reply
+    live_emulator.configure(stream_chunk_delay_s=0.5)  # a slow spoken reply: seconds of paced audio chunks
     async with live_client(live_env()) as client:
         session_id = ((await client.call_tool("live_session_start", {})).structured_content or {})["session_id"]
-        with anyio.move_on_after(0.8):
-            await client.call_tool("live_send", {"session_id": session_id, "text": "tell me a long story"})
+        async with anyio.create_task_group() as turn:
+            arguments = {"session_id": session_id, "text": "tell me a long story"}
+            turn.start_soon(client.call_tool, "live_send", arguments)
+            await live_emulator.await_requests("bidiGenerateContent", where=told("tell me a long story"))
+            turn.cancel_scope.cancel()  # the reply has just begun
         await closed_soon(live_emulator)
         live_emulator.configure(stream_chunk_delay_s=0)
         again = await client.call_tool("live_send", {"session_id": session_id, "text": "and then?"})

@@ -67,7 +67,8 @@ def test_offload_uris_cannot_point_elsewhere(tmp_path: Path) -> None:
 
 
 async def test_a_large_video_streams_to_disk_exactly(make_client: Callable[..., Client], emulator: Emulator) -> None:
-    emulator.configure(operation_duration_s=0.2, extra={"video_bytes": 6_000_000})  # above the 4 MB threshold
+    # Done at the first poll; the video is above the 4 MB threshold.
+    emulator.configure(operation_duration_s=0, extra={"video_bytes": 6_000_000})
     try:
         async with make_client(**VERTEX) as client:
             result = await client.call_tool("generate_video", {"prompt": "a long take", "output": "both"})
@@ -87,7 +88,7 @@ async def test_a_large_video_streams_to_disk_exactly(make_client: Callable[..., 
 async def test_a_streamed_video_is_still_embedded_when_asked_and_allowed(
     make_client: Callable[..., Client], emulator: Emulator
 ) -> None:
-    emulator.configure(operation_duration_s=0.2, extra={"video_bytes": 5_000_000})
+    emulator.configure(operation_duration_s=0, extra={"video_bytes": 5_000_000})  # done at the first poll
     try:
         async with make_client(**VERTEX, GEMINI_MCP_INLINE_MAX_BYTES="8000000") as client:
             result = await client.call_tool("generate_video", {"prompt": "a long take", "output": "inline"})

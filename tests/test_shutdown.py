@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 
 from gemini_mcp.emulator import Emulator
 
+WAIT_S = 60  # a bound for a broken server to fail the test instead of hanging it; nothing is timed
+
 
 class RawStdioClient:
     """Just enough JSON-RPC over a subprocess's pipes to send signals at chosen moments."""
@@ -24,11 +27,12 @@ class RawStdioClient:
     def __init__(self, env: dict[str, str]) -> None:
         full = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
         full.update(env)
+        self.stderr = tempfile.TemporaryFile()  # noqa: SIM115 - read while the server runs
         self.process = subprocess.Popen(
             [sys.executable, "-m", "gemini_mcp"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
-            stderr=subprocess.DEVNULL,
+            stderr=self.stderr,
             env=full,
             text=True,
         )
@@ -62,6 +66,18 @@ class RawStdioClient:
             if "id" in message:
                 return message
 
+    def wait_for_stderr(self, words: str) -> None:
+        """Until the server has logged `words` (polling its stderr file; the deadline only stops a hang)."""
+        deadline = time.monotonic() + WAIT_S
+        while True:
+            self.stderr.seek(0)
+            text = self.stderr.read().decode(errors="replace")
+            if words in text:
+                return
+            assert self.process.poll() is None, f"the server exited before logging {words!r}:\n{text}"
+            assert time.monotonic() < deadline, f"{words!r} never logged:\n{text}"
+            time.sleep(0.02)
+
     def call(self, request_id: int, name: str, arguments: dict[str, Any]) -> None:
         self.send(
             {
@@ -79,11 +95,13 @@ def env(make_env: Callable[..., dict[str, str]]) -> dict[str, str]:
 
 
 def test_sigterm_lets_an_in_flight_call_finish(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.configure(latency_s=1.0)
+    emulator.add_fault(match="generateContent", hold=True)  # in flight until released
     client = RawStdioClient(env)
     client.call(2, "generate_text", {"prompt": "finish me"})
-    time.sleep(0.4)
+    emulator.wait_for_requests("generateContent", 1)
     client.process.send_signal(signal.SIGTERM)
+    client.wait_for_stderr("SIGTERM: letting 1 request(s) in flight finish")
+    emulator.release_held()  # the call ends during the drain
     answer = client.read()
     assert answer["id"] == 2 and not answer["result"].get("isError")
     assert "finish me" in answer["result"]["content"][0]["text"]
@@ -91,10 +109,10 @@ def test_sigterm_lets_an_in_flight_call_finish(env: dict[str, str], emulator: Em
 
 
 def test_sigterm_cancels_calls_that_outlast_the_grace_period(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.configure(latency_s=30)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts any grace
     client = RawStdioClient({**env, "GEMINI_MCP_SHUTDOWN_GRACE": "0.5"})
     client.call(2, "generate_text", {"prompt": "too slow"})
-    time.sleep(0.4)
+    emulator.wait_for_requests("generateContent", 1)
     started = time.monotonic()
     client.process.send_signal(signal.SIGTERM)
     client.process.wait(timeout=10)

@@ -139,14 +139,6 @@ class RawStdio:
         return [m for m in self.received if "method" not in m and m.get("id") == request_id]
 
 
-def wait_for_requests(emulator: Emulator, rpc: str, count: int) -> None:
-    """Until the emulator has received `count` `rpc` requests (it records each before its scripted delay)."""
-    deadline = time.monotonic() + WAIT_S
-    while sum(r["rpc"] == rpc for r in emulator.requests()) < count:
-        assert time.monotonic() < deadline, f"{count} {rpc} requests never arrived"
-        time.sleep(0.02)
-
-
 @pytest.fixture
 def env(make_env: Callable[..., dict[str, str]]) -> dict[str, str]:
     return make_env(GEMINI_MCP_RETRIES="1")
@@ -320,12 +312,14 @@ def test_no_client_on_stdin_exits_cleanly_with_one_line(how: str) -> None:
 
 
 def test_stdin_eof_delivers_the_results_of_calls_in_flight(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=1.0, times=None)
+    emulator.add_fault(match="generateContent", hold=True, times=None)  # all three in flight until released
     client = RawStdio(env)
     for n in range(3):
         client.call(n, "generate_text", {"prompt": f"finish {n}"})
-    wait_for_requests(emulator, "generateContent", 3)
+    emulator.wait_for_requests("generateContent", 3)
     client.close_stdin()
+    client.wait_for_stderr("stdin closed: letting 3 request(s) in flight finish")
+    emulator.release_held()  # the calls end during the drain
     client.rest()
     client.finish()
     for n in range(3):
@@ -335,10 +329,10 @@ def test_stdin_eof_delivers_the_results_of_calls_in_flight(env: dict[str, str], 
 
 
 def test_stdin_eof_answers_a_call_that_outlasts_the_grace(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=30)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     client = RawStdio({**env, "GEMINI_MCP_SHUTDOWN_GRACE": "0.5"})
     client.call(2, "generate_text", {"prompt": "too slow"})
-    wait_for_requests(emulator, "generateContent", 1)
+    emulator.wait_for_requests("generateContent", 1)
     client.close_stdin()
     client.rest()
     client.finish()
@@ -369,12 +363,14 @@ def test_stdin_eof_unblocks_a_call_waiting_for_the_client(
 
 
 def test_sigterm_delivers_the_results_of_calls_in_flight(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=1.0, times=None)
+    emulator.add_fault(match="generateContent", hold=True, times=None)  # both in flight until released
     client = RawStdio(env)
     client.call(1, "generate_text", {"prompt": "first"})
     client.call(2, "generate_text", {"prompt": "second"})
-    wait_for_requests(emulator, "generateContent", 2)
+    emulator.wait_for_requests("generateContent", 2)
     client.process.send_signal(signal.SIGTERM)
+    client.wait_for_stderr("SIGTERM: letting 2 request(s) in flight finish")
+    emulator.release_held()  # the calls end during the drain
     client.rest()
     client.finish()
     for n, prompt in ((1, "first"), (2, "second")):
@@ -385,10 +381,10 @@ def test_sigterm_delivers_the_results_of_calls_in_flight(env: dict[str, str], em
 def test_sigterm_refuses_new_requests_and_answers_what_outlasts_the_grace(
     env: dict[str, str], emulator: Emulator
 ) -> None:
-    emulator.add_fault(match="generateContent", delay_s=30)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     client = RawStdio({**env, "GEMINI_MCP_SHUTDOWN_GRACE": "3"})
     client.call(1, "generate_text", {"prompt": "too slow"})
-    wait_for_requests(emulator, "generateContent", 1)
+    emulator.wait_for_requests("generateContent", 1)
     client.process.send_signal(signal.SIGTERM)
     client.wait_for_stderr("SIGTERM: letting 1 request(s) in flight finish")
     client.send(json.loads(request("late")))
@@ -401,10 +397,10 @@ def test_sigterm_refuses_new_requests_and_answers_what_outlasts_the_grace(
 
 
 def test_a_second_signal_stops_at_once_and_still_answers(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=30)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     client = RawStdio({**env, "GEMINI_MCP_SHUTDOWN_GRACE": "600"})
     client.call(1, "generate_text", {"prompt": "too slow"})
-    wait_for_requests(emulator, "generateContent", 1)
+    emulator.wait_for_requests("generateContent", 1)
     client.process.send_signal(signal.SIGTERM)
     client.wait_for_stderr("SIGTERM: letting 1 request(s) in flight finish")
     client.process.send_signal(signal.SIGINT)
@@ -416,10 +412,10 @@ def test_a_second_signal_stops_at_once_and_still_answers(env: dict[str, str], em
 
 def test_sigterm_after_stdin_eof_stops_at_once(env: dict[str, str], emulator: Emulator) -> None:
     """The MCP spec's stdio shutdown: close stdin, wait, then SIGTERM if the server is still there."""
-    emulator.add_fault(match="generateContent", delay_s=30)
+    emulator.add_fault(match="generateContent", hold=True)  # never released: outlasts the grace
     client = RawStdio({**env, "GEMINI_MCP_SHUTDOWN_GRACE": "600"})
     client.call(1, "generate_text", {"prompt": "too slow"})
-    wait_for_requests(emulator, "generateContent", 1)
+    emulator.wait_for_requests("generateContent", 1)
     client.close_stdin()
     client.wait_for_stderr("stdin closed: letting 1 request(s) in flight finish")
     client.process.send_signal(signal.SIGTERM)
@@ -443,7 +439,7 @@ def test_the_line_benchmark_runs() -> None:
 
 
 def test_a_client_that_closes_stdout_ends_the_server_cleanly(env: dict[str, str], emulator: Emulator) -> None:
-    emulator.add_fault(match="generateContent", delay_s=1.0)
+    emulator.add_fault(match="generateContent", hold=True)  # in flight until the client stops reading
     with tempfile.TemporaryFile() as stderr:
         process = subprocess.Popen(
             [sys.executable, "-m", "gemini_mcp"],
@@ -461,8 +457,9 @@ def test_a_client_that_closes_stdout_ends_the_server_cleanly(env: dict[str, str]
         process.stdin.write(b"\n")
         process.stdin.flush()
         assert json.loads(process.stdout.readline())["id"] == 1
-        wait_for_requests(emulator, "generateContent", 1)
+        emulator.wait_for_requests("generateContent", 1)
         process.stdout.close()  # the answer to call 2 has nowhere to go
+        emulator.release_held()  # the call ends, and its answer meets the closed pipe
         assert process.wait(timeout=WAIT_S) == 0
         stderr.seek(0)
         text = stderr.read().decode(errors="replace")
