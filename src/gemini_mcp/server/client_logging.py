@@ -14,6 +14,7 @@ import weakref
 from typing import Any
 
 from mcp.server.mcpserver import Context, MCPServer
+from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
 logger = logging.getLogger("gemini_mcp.client_logging")
@@ -57,8 +58,12 @@ async def log_to_client(context: Context[Any, Any] | None, level: LoggingLevel, 
         request = context.request_context
         if not wanted(request.session, level):
             return
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # deprecated in 2026-07-28, still what 2025-11-25 hosts use
-            await context.log(level, message, logger_name="gemini")
+        # Deprecated in 2026-07-28, still what 2025-11-25 hosts use. A filter, not `catch_warnings()` around the
+        # await: that swaps the process-wide filters while other tasks run, and two such calls interleaving
+        # can leave every warning ignored for good.
+        warnings.filterwarnings(
+            "ignore", message="The logging capability is deprecated", category=MCPDeprecationWarning
+        )
+        await context.log(level, message, logger_name="gemini")
     except Exception as exc:  # no session, a closed stream, a protocol without logging: drop the message
         logger.debug("log message not sent to the client: %s", exc)

@@ -15,7 +15,6 @@ from the content. Safety rules live here once:
 
 from __future__ import annotations
 
-import base64
 import binascii
 import errno
 import logging
@@ -33,6 +32,7 @@ from mcp_types import ListRootsRequest, ListRootsResult
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.server.cpu import b64decode, off_loop
 from gemini_mcp.server.url_fetch import (
     AddressRefused,
     FetchError,
@@ -279,7 +279,7 @@ async def load_media(item: MediaInput, call: Call, *, field: str = "media") -> L
             return LoadedMedia(mime_type="", uri=item.url, name="youtube", source=item.source)
         return await _load_url(item, call, field)
     if item.data:
-        return _load_base64(item, call, field)
+        return await _load_base64(item, call, field)
     if (item.file_uri or "").startswith(GENERATED_PREFIX):
         return await _load_generated(item, call, field)
     return _remote_file(item, field)
@@ -319,7 +319,7 @@ def _limit(call: Call) -> int:
     return int(call.settings.media_max_mb * 1024 * 1024)
 
 
-def _load_base64(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+async def _load_base64(item: MediaInput, call: Call, field: str) -> LoadedMedia:
     text = (item.data or "").strip()
     if text.startswith("data:") and "," in text:  # accept data: URLs too
         header, text = text.split(",", 1)
@@ -329,7 +329,7 @@ def _load_base64(item: MediaInput, call: Call, field: str) -> LoadedMedia:
     if len(text) * 3 // 4 > _limit(call):
         raise UserInputError(f"{field}.data: larger than the {call.settings.media_max_mb:g} MB limit")
     try:
-        data = base64.b64decode(text, validate=True)
+        data = await off_loop(b64decode, text, size=len(text))
     except (binascii.Error, ValueError) as exc:
         raise UserInputError(f"{field}.data: is not valid base64 ({exc}); send the bytes base64-encoded") from exc
     if not data:

@@ -18,6 +18,7 @@ from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.response import EmptyAnswer, Usage, usage_of
+from gemini_mcp.server.cpu import off_loop
 from gemini_mcp.server.imaging import dimensions
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.server.media_input import MediaInput
@@ -125,11 +126,12 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
             "or use 'imagen-3.0-generate-002'"
         )
     client = await call.client()
-    with warnings.catch_warnings():
-        # google-genai marks generate_images deprecated in favour of Gemini image models; Imagen is still
-        # served and is what the caller asked for.
-        warnings.simplefilter("ignore")
-        pending = client.aio.models.generate_images(  # awaited below, under the progress heartbeat
+    # google-genai marks generate_images deprecated in favour of Gemini image models; Imagen is still served and
+    # is what the caller asked for. A filter for this warning at this call site, set just before the call:
+    # `catch_warnings()` would swap the process-wide filters for everyone while other tasks and threads run.
+    warnings.filterwarnings("ignore", message="The generate_images method is deprecated", module=__name__)
+    async with reporting(call, DRAWING, expected_s=15, done="Imagen finished; saving"):
+        response = await client.aio.models.generate_images(
             model=model,
             prompt=args.prompt,
             config=types.GenerateImagesConfig(
@@ -140,8 +142,6 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
                 include_rai_reason=True,
             ),
         )
-    async with reporting(call, DRAWING, expected_s=15, done="Imagen finished; saving"):
-        response = await pending
     images: list[tuple[bytes, str]] = []
     filtered: list[str] = []
     for generated in response.generated_images or []:
@@ -226,7 +226,7 @@ async def deliver(
         blocks.append(TextContent(type="text", text=text))
     for data, mime in images:
         item = await call.media.save(data, mime_type=mime, kind="image", hint=hint)
-        size = dimensions(data)
+        size = await off_loop(dimensions, data, size=len(data))
         saved.append(
             GeneratedImage(**item.model_dump(), width=size[0] if size else None, height=size[1] if size else None)
         )

@@ -17,6 +17,7 @@ from gemini_mcp.gemini.live import LiveReply, connect_config, run_turn
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.voices import Voice
 from gemini_mcp.server.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
+from gemini_mcp.server.cpu import off_loop
 from gemini_mcp.server.live_sessions import LiveSessions
 from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.server.media_input import MediaInput, load_media
@@ -128,7 +129,8 @@ async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | N
         if loaded.data is None:
             raise UserInputError("audio: give the clip itself (path, data or gemini://media URI), not a remote file")
         try:
-            pcm = to_pcm16_mono(loaded.data, args.audio.mime_type or loaded.mime_type)
+            mime = args.audio.mime_type or loaded.mime_type
+            pcm = await off_loop(to_pcm16_mono, loaded.data, mime, size=len(loaded.data))
         except AudioDecodeError as exc:
             raise UserInputError(str(exc)) from None
         if not pcm:
@@ -193,7 +195,7 @@ async def deliver(
     blocks: list[ContentBlock] = []
     saved = None
     if reply.pcm:
-        wav = pcm_to_wav(bytes(reply.pcm), pcm_format(reply.pcm_mime))
+        wav = pcm_to_wav(reply.pcm, pcm_format(reply.pcm_mime))
         saved = await call.media.save(wav, mime_type="audio/wav", kind="live", hint=hint[:40])
         blocks.extend(call.media.content_for(saved, wav, output, description=reply.output_transcript[:80] or None))
     said = reply.text or reply.output_transcript

@@ -15,7 +15,6 @@ google-genai 3.x serves Veo only in Vertex AI mode (express-mode key, or project
 
 from __future__ import annotations
 
-import base64
 import logging
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
@@ -26,6 +25,7 @@ from pydantic import Field
 from gemini_mcp.gemini.errors import UserInputError
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.offload import offloaded_path
+from gemini_mcp.server.cpu import b64encode, off_loop
 from gemini_mcp.server.media import SavedMedia
 from gemini_mcp.server.media_input import LoadedMedia, MediaInput, load_media
 from gemini_mcp.server.mp4 import aspect_ratio, probe, probe_file, resolution
@@ -223,7 +223,7 @@ async def extend_video(args: ExtendVideoInput, call: Call) -> CallToolResult:
     media: LoadedMedia = await load_media(args.video, call, field="video")
     if media.data is None or media.mime_type != "video/mp4":
         raise UserInputError(f"video: must be an MP4 video made by Veo, got {media.mime_type or media.source}")
-    info = probe(media.data)
+    info = await off_loop(probe, media.data, size=len(media.data))
     if resolution(info.width, info.height) not in (None, "720p"):
         raise UserInputError(
             f"video: only 720p videos can be extended; this one is {resolution(info.width, info.height)}"
@@ -376,7 +376,7 @@ async def _deliver(
                 # Developer-API download URIs carry the key: the SDK fetches them server-side; never hand them out.
                 data = await client.aio.files.download(file=video)
             saved = await _save(call, data, hint)
-            info = probe(data)
+            info = await off_loop(probe, data, size=len(data))
         videos.append(
             VideoInfo(
                 **saved.model_dump(),
@@ -387,7 +387,7 @@ async def _deliver(
                 aspect_ratio=aspect_ratio(info.width, info.height),
             )
         )
-        blocks.extend(_content(call, saved, data, output, hint))
+        blocks.extend(await _content(call, saved, data, output, hint))
     if gcs:
         call.notes.append("Veo wrote the video to Cloud Storage: download it with your GCS tools")
     result = VideoOutput(
@@ -410,11 +410,12 @@ async def _save(call: Call, data: bytes, hint: str) -> SavedMedia:
     return write.saved
 
 
-def _content(call: Call, saved: SavedMedia, data: bytes | None, output: str, hint: str) -> list[ContentBlock]:
+async def _content(call: Call, saved: SavedMedia, data: bytes | None, output: str, hint: str) -> list[ContentBlock]:
     """An embedded video when asked and small enough (`data` is None for a file streamed to disk), and a link."""
     blocks: list[ContentBlock] = []
     if output in ("inline", "both") and data is not None and len(data) <= call.media.inline_max_bytes:
-        blob = BlobResourceContents(uri=saved.uri, mime_type="video/mp4", blob=base64.b64encode(data).decode())
+        encoded = await off_loop(b64encode, data, size=len(data))
+        blob = BlobResourceContents(uri=saved.uri, mime_type="video/mp4", blob=encoded)
         blocks.append(EmbeddedResource(type="resource", resource=blob))
     elif output == "inline":
         call.notes.append(f"the video ({saved.size_bytes} bytes) is above the inline limit: returned as a link")
