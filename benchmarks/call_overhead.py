@@ -45,8 +45,8 @@ async def run(calls: int) -> None:
     from mcp import Client
     from mcp.client.stdio import StdioServerParameters
 
+    from gemini_mcp.config.settings import Settings
     from gemini_mcp.server.app import build_server
-    from gemini_mcp.server.settings import Settings
 
     rows = []
     with emulator_process() as (base_url, _), tempfile.TemporaryDirectory() as media:

@@ -35,7 +35,7 @@ RATE = 44100
 
 def stereo_wav(seconds: int) -> bytes:
     """A 330 Hz tone (a whole number of periods a second), 44.1 kHz stereo, built a second at a time."""
-    from gemini_mcp.server.audio import PcmFormat, pcm_to_wav
+    from gemini_mcp.media.audio import PcmFormat, pcm_to_wav
 
     second = array("h", (int(8000 * math.sin(2 * math.pi * 330 * i / RATE)) for i in range(RATE)))
     both = array("h", bytes(4 * RATE))
@@ -92,12 +92,12 @@ async def while_pinging(client: Any, work: Callable[[], Awaitable[object]]) -> t
 async def run(seconds: int) -> None:
     from mcp import Client
 
+    from gemini_mcp.config.settings import Settings
     from gemini_mcp.emulator import Emulator
     from gemini_mcp.emulator.tls import make_tls_files
+    from gemini_mcp.media.audio import to_pcm16_mono
+    from gemini_mcp.media.cpu import off_loop
     from gemini_mcp.server.app import build_server
-    from gemini_mcp.server.audio import to_pcm16_mono
-    from gemini_mcp.server.cpu import off_loop
-    from gemini_mcp.server.settings import Settings
 
     clip = stereo_wav(seconds)
     with tempfile.TemporaryDirectory() as folder:

@@ -14,9 +14,9 @@ import pytest
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 
 # A recognisable fake key: tests scan outputs and logs for it to prove it never leaks.
 FAKE_KEY = "gm-test-key-7f3a9c51d2e84b60"

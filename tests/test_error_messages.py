@@ -15,9 +15,10 @@ from mcp.server.mcpserver import MCPServer
 from mcp_types import CallToolResult, TextContent
 
 from gemini_mcp.emulator import Emulator
-from gemini_mcp.gemini.errors import describe_failure
-from gemini_mcp.server.media import MediaStore
-from gemini_mcp.server.media_urls import MediaUrlSigner, register_media_route
+from gemini_mcp.gemini.failures import describe_failure
+from gemini_mcp.media.links import MediaUrlSigner
+from gemini_mcp.media.store import MediaStore
+from gemini_mcp.server.media_route import register_media_route
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio

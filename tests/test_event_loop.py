@@ -24,12 +24,12 @@ import anyio.from_thread
 import pytest
 from mcp import Client
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.tls import TlsFiles, make_tls_files
-from gemini_mcp.server import cpu
+from gemini_mcp.media import cpu
+from gemini_mcp.media.audio import AudioDecodeError, PcmFormat, pcm_to_wav, to_pcm16_mono
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.audio import AudioDecodeError, PcmFormat, pcm_to_wav, to_pcm16_mono
-from gemini_mcp.server.settings import Settings
 from tests import media_samples
 from tests.conftest import FAKE_KEY
 

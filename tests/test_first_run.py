@@ -13,10 +13,10 @@ import pytest
 from mcp import Client
 from mcp_types import TextContent
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
+from gemini_mcp.framework.toolkit import DEMO_LABEL
 from gemini_mcp.server.doctor import Finding, diagnose
-from gemini_mcp.server.settings import Settings
-from gemini_mcp.server.toolkit import DEMO_LABEL
 from tests.conftest import FAKE_KEY, stdio_params
 from tests.http_server import free_port
 

@@ -17,9 +17,9 @@ from hypothesis import strategies as st
 from mcp import Client
 from mcp_types import CallToolResult
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 from tests.conftest import FAKE_KEY
 from tests.test_stdio_robustness import RawStdio
 

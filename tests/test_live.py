@@ -17,10 +17,10 @@ import pytest
 from mcp import Client
 from mcp_types import AudioContent, CallToolResult, ResourceLink, TextContent
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.tls import TlsFiles, make_tls_files
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 from tests import media_samples
 from tests.conftest import FAKE_KEY
 

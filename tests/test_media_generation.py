@@ -15,7 +15,7 @@ from mcp_types import AudioContent, CallToolResult, ImageContent, ResourceLink, 
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.handlers.speech import synthesize
 from gemini_mcp.emulator.wire import camel_keys
-from gemini_mcp.server.imaging import dimensions
+from gemini_mcp.media.imaging import dimensions
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio

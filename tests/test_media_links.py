@@ -12,7 +12,7 @@ import pytest
 from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 
-from gemini_mcp.server.media_urls import MediaUrlSigner
+from gemini_mcp.media.links import MediaUrlSigner
 from tests.conftest import FAKE_KEY
 from tests.http_server import http_server
 

@@ -30,11 +30,11 @@ from mcp import Client
 from mcp.client.streamable_http import streamable_http_client
 from mcp_types import CallToolResult, ListRootsResult, Root, TextContent
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator.tls import make_tls_files
+from gemini_mcp.media.store import MediaStore, RetentionPolicy, partial_owner
+from gemini_mcp.media.url_fetch import AddressRefused, IPAddress, fetch_url, is_public_address
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.media import MediaStore, RetentionPolicy, partial_owner
-from gemini_mcp.server.settings import Settings
-from gemini_mcp.server.url_fetch import AddressRefused, IPAddress, fetch_url, is_public_address
 from tests import media_samples
 from tests.conftest import stdio_params
 from tests.http_server import http_server
@@ -527,7 +527,7 @@ WRITER = """
 import sys, anyio
 from pathlib import Path
 from gemini_mcp.gemini.offload import InlineMediaOffloader
-from gemini_mcp.server.media import MediaStore
+from gemini_mcp.media.store import MediaStore
 
 async def main():
     folder = Path(sys.argv[1])

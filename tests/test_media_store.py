@@ -12,10 +12,11 @@ import pytest
 from mcp import Client
 from mcp_types import AudioContent, ImageContent, ResourceLink
 
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.media.audio import pcm_format, pcm_to_wav
+from gemini_mcp.media.store import MediaStore, RetentionPolicy
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.audio import pcm_format, pcm_to_wav
-from gemini_mcp.server.media import MediaStore, RetentionPolicy
-from gemini_mcp.server.settings import Settings
 
 pytestmark = pytest.mark.anyio
 
@@ -76,18 +77,18 @@ async def test_ids_cannot_traverse(tmp_path: Path) -> None:
 async def test_inline_link_and_both(tmp_path: Path) -> None:
     store = MediaStore(tmp_path, inline_max_bytes=len(PNG))
     saved = await store.save(PNG, mime_type="image/png", kind="image", hint="x")
-    both = store.content_for(saved, PNG, "both")
+    both = media_content(store, saved, PNG, "both")
     assert [type(b) for b in both] == [ImageContent, ResourceLink]
     assert base64.b64decode(both[0].data) == PNG  # type: ignore[union-attr]
     link = both[1]
     assert isinstance(link, ResourceLink) and link.size == len(PNG) and link.mime_type == "image/png"
-    assert [type(b) for b in store.content_for(saved, PNG, "link")] == [ResourceLink]
-    assert [type(b) for b in store.content_for(saved, PNG, "inline")] == [ImageContent]
+    assert [type(b) for b in media_content(store, saved, PNG, "link")] == [ResourceLink]
+    assert [type(b) for b in media_content(store, saved, PNG, "inline")] == [ImageContent]
     big = PNG + b"\0" * 10
-    assert [type(b) for b in store.content_for(saved, big, "both")] == [ResourceLink]  # too big to inline
+    assert [type(b) for b in media_content(store, saved, big, "both")] == [ResourceLink]  # too big to inline
     wav = pcm_to_wav(b"\0\0" * 10)
     audio = await store.save(wav, mime_type="audio/wav", kind="speech", hint="x")
-    assert isinstance(MediaStore(tmp_path).content_for(audio, wav, "both")[0], AudioContent)
+    assert isinstance(media_content(MediaStore(tmp_path), audio, wav, "both")[0], AudioContent)
 
 
 async def test_media_resources_are_read_with_their_own_mime_type(tmp_path: Path) -> None:

@@ -18,11 +18,11 @@ from anyio.abc import ByteStream, SocketAttribute
 from mcp import Client
 from mcp_types import CallToolResult, LoggingMessageNotificationParams, TextContent
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.tls import TlsFiles, make_tls_files
 from gemini_mcp.gemini.transport import PaidCreate, paid_create
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio

@@ -14,7 +14,7 @@ import jsonschema
 import pytest
 from mcp import Client
 
-from gemini_mcp.server.schema_refs import inline_refs
+from gemini_mcp.framework.schema_refs import inline_refs
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
@@ -23,7 +23,7 @@ START_UP = """
 import json, sys, anyio
 from mcp import Client
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
+from gemini_mcp.config.settings import Settings
 
 async def main():
     server = build_server(Settings.from_env({"GEMINI_API_KEY": "k"}))

@@ -78,8 +78,8 @@ async def test_completions_offer_the_ids_of_saved_media(client: Client) -> None:
 async def test_retries_are_reported_to_the_client_as_log_messages(
     make_env: Callable[..., dict[str, str]], emulator: Emulator, mode: str
 ) -> None:
+    from gemini_mcp.config.settings import Settings
     from gemini_mcp.server.app import build_server
-    from gemini_mcp.server.settings import Settings
 
     messages: list[LoggingMessageNotificationParams] = []
 

@@ -1,4 +1,5 @@
-"""The code stays formatted, lint-clean and type-checked: ruff and mypy run as part of the test suite."""
+"""The code stays formatted, lint-clean, type-checked, layered and honest about its dependencies: ruff, mypy,
+import-linter (the one-way layers of shared/DESIGN.md) and deptry (every import declared) run in the test suite."""
 
 from __future__ import annotations
 
@@ -28,8 +29,10 @@ def _tool(name: str) -> list[str]:
         ["ruff", "format", "--check", "src", "tests", "benchmarks", "examples"],
         ["ruff", "check", "src", "tests", "benchmarks", "examples"],
         ["mypy"],
+        ["lint-imports"],
+        ["deptry", "src"],
     ],
-    ids=["ruff-format", "ruff-check", "mypy"],
+    ids=["ruff-format", "ruff-check", "mypy", "import-layers", "deptry"],
 )
 def test_quality_gate(command: list[str]) -> None:
     result = subprocess.run([*_tool(command[0]), *command[1:]], cwd=ROOT, capture_output=True, text=True, check=False)

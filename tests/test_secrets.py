@@ -12,7 +12,7 @@ from mcp import Client
 from mcp.client.stdio import stdio_client
 
 from gemini_mcp.emulator import Emulator
-from gemini_mcp.gemini.errors import redact
+from gemini_mcp.errors import redact
 from gemini_mcp.server.logs import RedactingFilter
 from tests.conftest import FAKE_KEY, stdio_params
 

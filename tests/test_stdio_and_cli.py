@@ -58,7 +58,7 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def test_help_documents_every_option_and_variable() -> None:
-    from gemini_mcp.server.settings import ENVIRONMENT
+    from gemini_mcp.config.settings import ENVIRONMENT
 
     out = _run("--help")
     assert out.returncode == 0

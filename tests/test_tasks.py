@@ -12,11 +12,11 @@ from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
 from mcp_types import CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict, Field
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.handlers.video import video_of
 from gemini_mcp.emulator.state import WAIT_S
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio

@@ -15,10 +15,10 @@ import pytest
 from mcp import Client
 from mcp_types import CallToolResult, ListRootsResult, Root, TextContent
 
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.wire import camel_keys as camel
 from gemini_mcp.server.app import build_server
-from gemini_mcp.server.settings import Settings
 from tests import media_samples
 
 pytestmark = pytest.mark.anyio

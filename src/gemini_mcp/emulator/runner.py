@@ -12,7 +12,7 @@ import uvicorn
 
 from gemini_mcp.emulator.app import create_app
 from gemini_mcp.emulator.state import WAIT_S, Config, EmulatorState, Fault
-from gemini_mcp.server.sockets import listening_socket
+from gemini_mcp.sockets import listening_socket
 
 T = TypeVar("T")
 Match = Callable[[dict[str, Any]], bool]  # picks recorded requests, e.g. lambda r: r.get("live") == "closed"

@@ -11,8 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.gemini.errors import TRANSIENT_CODES
-from gemini_mcp.server.settings import Settings
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.errors import TRANSIENT_CODES
 
 if TYPE_CHECKING:
     from google import genai

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import anyio
 
-from gemini_mcp.gemini.errors import redact
-from gemini_mcp.server.settings import Settings
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.errors import redact
 
 GEMINI_URL = "https://generativelanguage.googleapis.com/"
 VERTEX_URL = "https://aiplatform.googleapis.com/"

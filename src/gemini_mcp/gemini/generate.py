@@ -13,13 +13,13 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from google.genai import types
 
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.gemini.context import GeminiCall
 
 PROGRESS_MESSAGE_CHARS = 4000  # hosts show a line or two; the whole text comes in the result
 
 
 async def generate(
-    call: Call, model: str, contents: list[types.Content], config: types.GenerateContentConfig | None
+    call: GeminiCall, model: str, contents: list[types.Content], config: types.GenerateContentConfig | None
 ) -> types.GenerateContentResponse:
     client = await call.client()
     if config is not None and not any(getattr(config, name) is not None for name in config.model_fields_set):

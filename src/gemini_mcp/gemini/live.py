@@ -12,13 +12,13 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.lowlevel
 
-from gemini_mcp.server.audio import LIVE_INPUT_MIME, pcm_format, wav_duration_s
+from gemini_mcp.media.audio import LIVE_INPUT_MIME, pcm_format, wav_duration_s
 
 if TYPE_CHECKING:
     from google.genai import types
     from google.genai.live import AsyncSession
 
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.gemini.context import GeminiCall
 
 Modality = Literal["audio", "text"]
 AUDIO_CHUNK_BYTES = 16_000  # 0.5 s of 16 kHz 16-bit mono per realtime message
@@ -60,7 +60,7 @@ def connect_config(modality: Modality, voice: str | None, system_instruction: st
     )
 
 
-async def run_turn(session: AsyncSession, call: Call, text: str | None, pcm16k: bytes | None) -> LiveReply:
+async def run_turn(session: AsyncSession, call: GeminiCall, text: str | None, pcm16k: bytes | None) -> LiveReply:
     from google.genai import types
 
     started = time.monotonic()

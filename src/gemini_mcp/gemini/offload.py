@@ -17,7 +17,7 @@ from pathlib import Path
 
 import anyio
 
-from gemini_mcp.server.media import lock_partial, partial_owner
+from gemini_mcp.media.store import lock_partial, partial_owner
 
 OFFLOAD_SCHEME = "gemini-mcp-offload://"
 KEY = b'"bytesBase64Encoded"'

@@ -13,18 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.gemini.errors import UserInputError
-from gemini_mcp.server.media_input import LoadedMedia, MediaInput, load_media
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
 
 if TYPE_CHECKING:
     from google.genai import types
 
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.gemini.context import GeminiCall
 
 FILE_READY_TIMEOUT_S = 300.0
 
 
-async def media_part(item: MediaInput, call: Call, *, field: str) -> types.Part:
+async def media_part(item: MediaInput, call: GeminiCall, *, field: str) -> types.Part:
     """The Part for one media input: inline bytes, an uploaded file, or a remote reference."""
     from google.genai import types
 
@@ -37,7 +37,7 @@ async def media_part(item: MediaInput, call: Call, *, field: str) -> types.Part:
     return types.Part(file_data=types.FileData(file_uri=uri, mime_type=mime))
 
 
-async def upload(media: LoadedMedia, call: Call, *, field: str) -> tuple[str, str]:
+async def upload(media: LoadedMedia, call: GeminiCall, *, field: str) -> tuple[str, str]:
     """Upload through the Files API and wait until Gemini can use the file; returns (uri, mime type)."""
     from google.genai import types
 
@@ -75,7 +75,9 @@ def _state(file: Any) -> str:
     return str(getattr(state, "value", state) or "ACTIVE")
 
 
-async def parts_of(text: str | None, media: list[MediaInput] | None, call: Call, *, field: str) -> list[types.Part]:
+async def parts_of(
+    text: str | None, media: list[MediaInput] | None, call: GeminiCall, *, field: str
+) -> list[types.Part]:
     """Media first (Gemini answers better when the question follows the material), then the text."""
     from google.genai import types
 

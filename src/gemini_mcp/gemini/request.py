@@ -11,12 +11,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from gemini_mcp.gemini.models import Task, plan_thinking, resolve_model
-from gemini_mcp.server.media_input import MediaInput
+from gemini_mcp.media.inputs import MediaInput
 
 if TYPE_CHECKING:
     from google.genai import types
 
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.gemini.context import GeminiCall
 
 
 class TextPart(BaseModel):
@@ -141,7 +141,7 @@ def resolve_text_model(model: str | None) -> str:
     return resolve_model(model, Task.TEXT)
 
 
-async def build_contents(request: PromptFields, call: Call) -> list[types.Content]:
+async def build_contents(request: PromptFields, call: GeminiCall) -> list[types.Content]:
     """The request as google-genai Contents, with media loaded (inline or uploaded) and confined."""
     from google.genai import types
 

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Annotated
 
 from pydantic import BaseModel, Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
 
 if TYPE_CHECKING:
     from google.genai import types

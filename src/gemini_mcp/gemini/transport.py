@@ -42,7 +42,7 @@ from typing import Any
 import anyio
 import httpx2
 
-from gemini_mcp.gemini.errors import TRANSIENT_CODES, CreateMayHaveStarted, NotAnApiAnswer
+from gemini_mcp.errors import TRANSIENT_CODES, CreateMayHaveStarted, NotAnApiAnswer
 from gemini_mcp.gemini.offload import OFFLOAD_ABOVE_BYTES, InlineMediaOffloader
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, tell
 

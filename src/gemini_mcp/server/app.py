@@ -15,18 +15,21 @@ from mcp_types import InputRequiredResult
 from pydantic import AnyUrl
 
 from gemini_mcp import __version__
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.framework.call import Services
+from gemini_mcp.framework.capabilities import CAPABILITIES_URI, describe
+from gemini_mcp.framework.catalog import tool_specs
+from gemini_mcp.framework.client_logging import register_client_logging
+from gemini_mcp.framework.schema_cache import SchemaCache
+from gemini_mcp.framework.tasks import VideoTasks
+from gemini_mcp.framework.toolkit import build_tools
 from gemini_mcp.gemini.client import GeminiClient
+from gemini_mcp.media.links import signer_for
+from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
 from gemini_mcp.server.auth import build_auth
-from gemini_mcp.server.capabilities import CAPABILITIES_URI, describe
-from gemini_mcp.server.client_logging import register_client_logging
-from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
-from gemini_mcp.server.media_urls import register_media_route, signer_for
+from gemini_mcp.server.media_route import register_media_route
 from gemini_mcp.server.prompts import register_prompts
-from gemini_mcp.server.schema_cache import SchemaCache
-from gemini_mcp.server.settings import Settings
-from gemini_mcp.server.tasks import VideoTasks
-from gemini_mcp.server.tool_catalog import tool_specs
-from gemini_mcp.server.toolkit import Services, build_tools
+from gemini_mcp.tools import specs_by_module
 
 INSTRUCTIONS = """\
 Tools for Google's Gemini API. Text: generate_text (answers, summaries, code; media inputs too), \
@@ -81,7 +84,7 @@ def build_services(settings: Settings, cache: SchemaCache | None = None) -> Serv
         link_for=signer.url if signer else None,
     )
     services = Services(settings=settings, gemini=GeminiClient(settings), media=media, media_urls=signer)
-    services.specs = tool_specs(cache or SchemaCache())
+    services.specs = tool_specs(cache or SchemaCache(), specs_by_module)
     return services
 
 

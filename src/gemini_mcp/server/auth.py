@@ -16,7 +16,7 @@ import anyio
 from mcp.server.auth.provider import AccessToken, TokenVerifier
 from mcp.server.auth.settings import AuthSettings
 
-from gemini_mcp.server.settings import Settings
+from gemini_mcp.config.settings import Settings
 
 logger = logging.getLogger("gemini_mcp.auth")
 

@@ -9,7 +9,7 @@ import sys
 from collections.abc import Awaitable, Sequence
 
 from gemini_mcp import __version__
-from gemini_mcp.server.settings import ENVIRONMENT, Settings
+from gemini_mcp.config.settings import ENVIRONMENT, Settings
 
 
 def _environment_help() -> str:

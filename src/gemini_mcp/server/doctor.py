@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Literal
 
 from gemini_mcp import __version__
-from gemini_mcp.server.settings import API_KEY_VARIABLES, Settings
+from gemini_mcp.config.settings import API_KEY_VARIABLES, Settings
 
 Status = Literal["ok", "warn", "fail"]
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}

@@ -34,11 +34,11 @@ from starlette.responses import JSONResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemini_mcp import __version__
+from gemini_mcp.config.settings import Settings
 from gemini_mcp.gemini.endpoint import reachable
 from gemini_mcp.server.http_shutdown import Drain, serve_until_signalled
 from gemini_mcp.server.ratelimit import AddressLimit, IdentityLimit, TokenBuckets
-from gemini_mcp.server.settings import Settings
-from gemini_mcp.server.sockets import listening_socket
+from gemini_mcp.sockets import listening_socket
 
 logger = logging.getLogger("gemini_mcp.http")
 

@@ -37,7 +37,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 if TYPE_CHECKING:
     import uvicorn
 
-    from gemini_mcp.server.toolkit import Services
+    from gemini_mcp.framework.call import Services
 
 logger = logging.getLogger("gemini_mcp.shutdown")
 

@@ -10,7 +10,7 @@ import logging
 import sys
 from collections.abc import Sequence
 
-from gemini_mcp.gemini.errors import redact
+from gemini_mcp.errors import redact
 
 
 class RedactingFilter(logging.Filter):

@@ -16,8 +16,8 @@ from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.prompts.base import Prompt
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
-from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES
-from gemini_mcp.server.media import MEDIA_URI_PREFIX, MediaStore
+from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore
+from gemini_mcp.voices import DEFAULT_VOICE, VOICES
 
 ASPECT_RATIOS = ["16:9", "9:16"]
 MAX_COMPLETIONS = 100  # the protocol's cap per answer

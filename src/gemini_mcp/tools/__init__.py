@@ -10,7 +10,7 @@ import importlib
 import pkgutil
 from typing import Any
 
-from gemini_mcp.server.toolkit import ToolSpec
+from gemini_mcp.framework.spec import ToolSpec
 
 FAMILIES = (
     "text",

@@ -7,13 +7,15 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
-from gemini_mcp.server.chats import ChatSession, ChatStore
-from gemini_mcp.server.media_input import MediaInput
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.inputs import MediaInput
+from gemini_mcp.tools._chat_store import ChatSession, ChatStore
 
 _CHAT_ID = Field(description="The id chat_start returned.")
 

@@ -9,8 +9,10 @@ from typing import Annotated, Any, Literal
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 BATCH = 100  # the API's limit of texts per batchEmbedContents
 TEXT_SUMMARY_LIMIT = 20_000  # values; above this the text content is a summary and the vectors stay structured

@@ -13,12 +13,14 @@ from typing import Annotated, Any, Literal
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import TextRequest, build_config, build_contents, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
 from gemini_mcp.gemini.schema import check_schema
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
 

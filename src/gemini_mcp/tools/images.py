@@ -14,16 +14,19 @@ import anyio
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError
+from gemini_mcp.errors import BackendUnsupported, UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.progress import reporting
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.response import EmptyAnswer, Usage, usage_of
-from gemini_mcp.server.cpu import off_loop
-from gemini_mcp.server.imaging import dimensions
-from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
-from gemini_mcp.server.media_input import MediaInput
-from gemini_mcp.server.progress import reporting
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.cpu import off_loop
+from gemini_mcp.media.imaging import dimensions
+from gemini_mcp.media.inputs import MediaInput
+from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 
 AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
 DRAWING = ["Gemini is drawing your image", "Adding the details", "Still painting: images take 5-20 s"]
@@ -230,7 +233,7 @@ async def deliver(
         saved.append(
             GeneratedImage(**item.model_dump(), width=size[0] if size else None, height=size[1] if size else None)
         )
-        blocks.extend(call.media.content_for(item, data, output, description=hint[:80]))
+        blocks.extend(media_content(call.media, item, data, output, description=hint[:80]))
     summary = f"{len(saved)} image(s) from {model}, saved: " + ", ".join(s.path for s in saved)
     if filtered:
         summary += f". Withheld by safety filters: {'; '.join(filtered)}"

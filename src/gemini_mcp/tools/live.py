@@ -12,16 +12,19 @@ from typing import Annotated, Any, Literal
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.live import LiveReply, connect_config, run_turn
 from gemini_mcp.gemini.models import Task, resolve_model
-from gemini_mcp.gemini.voices import Voice
-from gemini_mcp.server.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
-from gemini_mcp.server.cpu import off_loop
-from gemini_mcp.server.live_sessions import LiveSessions
-from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
-from gemini_mcp.server.media_input import MediaInput, load_media
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
+from gemini_mcp.media.cpu import off_loop
+from gemini_mcp.media.inputs import MediaInput, load_media
+from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.tools._live_sessions import LiveSessions
+from gemini_mcp.voices import Voice
 
 _VOICE = "Prebuilt voice for spoken replies (e.g. Puck, Kore, Charon); list_voices describes them all."
 _AUDIO = (
@@ -197,7 +200,7 @@ async def deliver(
     if reply.pcm:
         wav = pcm_to_wav(reply.pcm, pcm_format(reply.pcm_mime))
         saved = await call.media.save(wav, mime_type="audio/wav", kind="live", hint=hint[:40])
-        blocks.extend(call.media.content_for(saved, wav, output, description=reply.output_transcript[:80] or None))
+        blocks.extend(media_content(call.media, saved, wav, output, description=reply.output_transcript[:80] or None))
     said = reply.text or reply.output_transcript
     lines = [said or "(no words in the reply)"]
     if reply.input_transcript:

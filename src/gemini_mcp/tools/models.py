@@ -7,8 +7,10 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.server.capabilities import Capabilities, describe
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.capabilities import Capabilities, describe
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 
 
 class ListModelsInput(ToolInput):

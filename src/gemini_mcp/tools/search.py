@@ -7,10 +7,12 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import ModelField, SamplingFields, build_config, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 
 class SearchWebInput(ToolInput, ModelField, SamplingFields):

@@ -12,14 +12,17 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.progress import reporting
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.response import EmptyAnswer, text_of
-from gemini_mcp.gemini.voices import DEFAULT_VOICE, VOICES, Voice
-from gemini_mcp.server.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
-from gemini_mcp.server.media import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
-from gemini_mcp.server.progress import reporting
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
+from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice
 
 SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
 _VOICE_DESCRIPTION = "Prebuilt voice: " + ", ".join(f"{name} ({style})" for name, style in VOICES.items()) + "."
@@ -142,7 +145,7 @@ async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResu
         voices=voices,
         notes=call.notes or None,
     )
-    blocks = call.media.content_for(saved, wav, args.output, description=args.text[:80])
+    blocks = media_content(call.media, saved, wav, args.output, description=args.text[:80])
     blocks.append(
         TextContent(type="text", text=f"{duration:.1f} s of speech ({', '.join(voices)}), saved: {saved.path}")
     )

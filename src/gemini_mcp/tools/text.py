@@ -8,12 +8,14 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import PromptFields, TextRequest, build_config, build_contents, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
 from gemini_mcp.gemini.schema import check_schema, to_json_schema, validate_value
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
 
 _GENERATES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 _COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=True)

@@ -7,12 +7,14 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
 from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
-from gemini_mcp.server.media_input import MediaInput
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.inputs import MediaInput
 
 
 class AnalyzeMediaInput(ToolInput, ModelField, SamplingFields):

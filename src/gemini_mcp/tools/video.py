@@ -22,16 +22,19 @@ import anyio
 from mcp_types import BlobResourceContents, CallToolResult, ContentBlock, EmbeddedResource, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.config.settings import Backend
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.progress import MAX_SILENCE_S, Heartbeat
+from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.offload import offloaded_path
-from gemini_mcp.server.cpu import b64encode, off_loop
-from gemini_mcp.server.media import SavedMedia
-from gemini_mcp.server.media_input import LoadedMedia, MediaInput, load_media
-from gemini_mcp.server.mp4 import aspect_ratio, probe, probe_file, resolution
-from gemini_mcp.server.progress import MAX_SILENCE_S, Heartbeat
-from gemini_mcp.server.settings import Backend
-from gemini_mcp.server.toolkit import Call, ToolInput, ToolOutput, ToolSpec, structured_result
+from gemini_mcp.media.cpu import b64encode, off_loop
+from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
+from gemini_mcp.media.mp4 import aspect_ratio, probe, probe_file, resolution
+from gemini_mcp.media.store import SavedMedia
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -420,7 +423,7 @@ async def _content(call: Call, saved: SavedMedia, data: bytes | None, output: st
     elif output == "inline":
         call.notes.append(f"the video ({saved.size_bytes} bytes) is above the inline limit: returned as a link")
     if output in ("link", "both") or not blocks:
-        blocks.extend(call.media.content_for(saved, None, "link", description=hint[:80]))
+        blocks.extend(media_content(call.media, saved, None, "link", description=hint[:80]))
     return blocks
 
 

@@ -27,7 +27,7 @@ from gemini_mcp.emulator import catalog, validate
 from gemini_mcp.emulator.handlers.speech import RATE, synthesize
 from gemini_mcp.emulator.state import EmulatorState, Registry
 from gemini_mcp.emulator.wire import estimate_tokens, get
-from gemini_mcp.gemini.voices import VOICES
+from gemini_mcp.voices import VOICES
 
 OUTPUT_MIME = f"audio/pcm;rate={RATE}"
 CHUNK_BYTES = RATE * 2 // 5  # 0.2 s of 16-bit mono audio per serverContent message

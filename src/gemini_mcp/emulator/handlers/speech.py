@@ -16,7 +16,7 @@ from gemini_mcp.emulator import validate
 from gemini_mcp.emulator.handlers.generate import prompt_text
 from gemini_mcp.emulator.state import Registry, RpcContext
 from gemini_mcp.emulator.wire import estimate_tokens, get
-from gemini_mcp.gemini.voices import VOICES
+from gemini_mcp.voices import VOICES
 
 RATE = 24_000
 MIME = "audio/L16;codec=pcm;rate=24000"

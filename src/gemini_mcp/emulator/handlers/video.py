@@ -91,7 +91,7 @@ def _check(ctx: RpcContext, instance: dict[str, Any], parameters: dict[str, Any]
         data = get(video, "bytes_base64_encoded")
         if not data:
             raise validate.bad("instances[0].video.bytesBase64Encoded: video bytes are required")
-        from gemini_mcp.server.mp4 import aspect_ratio, probe
+        from gemini_mcp.media.mp4 import aspect_ratio, probe
 
         source = probe(validate.b64decode(data))
         if source.height is not None and min(source.width or 0, source.height) != 720:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 import anyio
 
 if TYPE_CHECKING:
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.framework.call import Call
 
 MAX_SILENCE_S = 10.0  # hosts show a stalled spinner as broken: never stay silent longer than this
 

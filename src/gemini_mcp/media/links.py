@@ -14,14 +14,9 @@ import hmac
 import re
 import secrets
 import time
-from typing import Any, Literal
+from typing import Literal
 
-from mcp.server.mcpserver import MCPServer
-from starlette.requests import Request
-from starlette.responses import FileResponse, JSONResponse, Response
-
-from gemini_mcp.server.media import MediaStore, mime_for
-from gemini_mcp.server.settings import Settings
+from gemini_mcp.config.settings import Settings
 
 Verdict = Literal["ok", "expired", "bad"]
 _EXPIRY = re.compile(r"[0-9]{1,15}")
@@ -79,18 +74,3 @@ def signer_for(settings: Settings) -> MediaUrlSigner | None:
     host = "127.0.0.1" if settings.host in ("0.0.0.0", "::") else settings.host
     base = settings.public_url or f"http://{host}:{settings.port}"
     return MediaUrlSigner(secret, base, settings.media_url_ttl_s)
-
-
-def register_media_route(server: MCPServer[Any], media: MediaStore, signer: MediaUrlSigner) -> None:
-    @server.custom_route("/media/{media_id}", methods=["GET"])
-    async def download(request: Request) -> Response:
-        media_id = request.path_params["media_id"]
-        verdict = signer.check(media_id, request.query_params.get("exp", ""), request.query_params.get("sig", ""))
-        if verdict == "bad":
-            return JSONResponse({"error": "invalid signature"}, status_code=403)
-        if verdict == "expired":
-            return JSONResponse({"error": "link expired: read the resource again for a fresh one"}, status_code=410)
-        path = media.path_of(media_id)
-        if path is None:
-            return JSONResponse({"error": "no such media (removed by retention?)"}, status_code=404)
-        return FileResponse(path, media_type=mime_for(path), filename=path.name)

@@ -20,13 +20,13 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
 from gemini_mcp.gemini.live import SESSION_LIMIT_S, LiveReply, Modality, connect_config, run_turn
 
 if TYPE_CHECKING:
     from google.genai.live import AsyncSession
 
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.framework.call import Call
 
 logger = logging.getLogger("gemini_mcp.live")
 

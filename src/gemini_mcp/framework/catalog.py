@@ -2,7 +2,7 @@
 
 Each tool module defines pydantic models for its inputs and outputs; creating ~70 model classes is most of
 the server's own start-up time. Their names, descriptions, annotations and JSON schemas depend only on the
-code, so the schema cache (`server/schema_cache.py`, keyed by every module's size and mtime) also keeps a
+code, so the schema cache (`framework/schema_cache.py`, keyed by every module's size and mtime) also keeps a
 catalog of the tools. With it, the server registers `LazyToolSpec`s, which import their module on the first
 call. Without it (first run, code changed, `GEMINI_MCP_SCHEMA_CACHE=0`), the modules are imported as usual
 and the catalog is written for next time.
@@ -11,12 +11,13 @@ and the catalog is written for next time.
 from __future__ import annotations
 
 import importlib
+from collections.abc import Callable
 from typing import Any
 
 from mcp_types import ToolAnnotations
 
-from gemini_mcp.server.schema_cache import SchemaCache
-from gemini_mcp.server.toolkit import ToolSpec
+from gemini_mcp.framework.schema_cache import SchemaCache
+from gemini_mcp.framework.spec import ToolSpec
 
 CATALOG_KEY = "catalog"
 
@@ -84,17 +85,16 @@ def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
     }
 
 
-def tool_specs(cache: SchemaCache) -> list[ToolSpec[Any]]:
-    """Every tool: lazily from the cached catalog when there is one, else by importing the tool modules."""
+def tool_specs(cache: SchemaCache, discover: Callable[[], list[tuple[str, ToolSpec[Any]]]]) -> list[ToolSpec[Any]]:
+    """Every tool: lazily from the cached catalog when there is one, else from `discover()` (the server passes
+    `gemini_mcp.tools.specs_by_module`: the framework names no tool family), which imports the tool modules."""
     catalog = cache.entries.get(CATALOG_KEY) if cache.enabled else None
     if isinstance(catalog, list) and catalog:
         try:
             return [LazyToolSpec(entry) for entry in catalog]
         except (KeyError, TypeError, ValueError):
             pass  # a catalog from an incompatible layout: rebuild it below
-    from gemini_mcp.tools import specs_by_module
-
-    found = specs_by_module()
+    found = discover()
     if cache.enabled:
         cache.entries[CATALOG_KEY] = [catalog_entry(module, spec) for module, spec in found]
         cache.dirty = True

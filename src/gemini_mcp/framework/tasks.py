@@ -28,7 +28,7 @@ from mcp_types import CallToolRequestParams, CallToolResult, RequestParams, Text
 from pydantic import Field
 
 if TYPE_CHECKING:
-    from gemini_mcp.server.toolkit import Services
+    from gemini_mcp.framework.call import Services
 
 logger = logging.getLogger("gemini_mcp.tasks")
 
@@ -92,7 +92,7 @@ class VideoTasks(Extension):
         ]
 
     async def _run(self, name: str, arguments: dict[str, Any]) -> CallToolResult:
-        from gemini_mcp.server.toolkit import GeminiTool
+        from gemini_mcp.framework.toolkit import GeminiTool
 
         if name not in self._tools:
             spec = next((s for s in self.services.specs if s.name == name), None)

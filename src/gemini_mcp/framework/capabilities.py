@@ -6,9 +6,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.framework.spec import ToolSpec
 from gemini_mcp.gemini.models import DEFAULT_MODELS, alias_table
-from gemini_mcp.server.settings import Settings
-from gemini_mcp.server.toolkit import ToolSpec
 
 CAPABILITIES_URI = "gemini://capabilities"
 

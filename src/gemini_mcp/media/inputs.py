@@ -23,17 +23,15 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import anyio
-from mcp.shared.message import ServerMessageMetadata
-from mcp_types import ListRootsRequest, ListRootsResult
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from gemini_mcp.gemini.errors import UserInputError
-from gemini_mcp.server.cpu import b64decode, off_loop
-from gemini_mcp.server.url_fetch import (
+from gemini_mcp.errors import UserInputError
+from gemini_mcp.media.cpu import b64decode, off_loop
+from gemini_mcp.media.url_fetch import (
     AddressRefused,
     FetchError,
     FetchTimeout,
@@ -43,10 +41,25 @@ from gemini_mcp.server.url_fetch import (
 )
 
 if TYPE_CHECKING:
-    from gemini_mcp.server.settings import Settings
-    from gemini_mcp.server.toolkit import Call
+    from gemini_mcp.config.settings import Settings
+    from gemini_mcp.media.store import MediaStore
 
 logger = logging.getLogger("gemini_mcp.media_input")
+
+
+class MediaSource(Protocol):
+    """What loading media needs from the tool call it serves (framework's `Call` is one)."""
+
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def media(self) -> MediaStore: ...
+
+    async def client_root_uris(self) -> list[str] | None:
+        """The root URIs the client declares, or None when it declares none or cannot answer."""
+        ...
+
 
 YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"}
 MAX_REDIRECTS = 5
@@ -267,7 +280,7 @@ def detect_mime(data: bytes, *, field: str, name: str = "", declared: str | None
 
 
 # Loading ---------------------------------------------------------------------------------------------------
-async def load_media(item: MediaInput, call: Call, *, field: str = "media") -> LoadedMedia:
+async def load_media(item: MediaInput, call: MediaSource, *, field: str = "media") -> LoadedMedia:
     """Bytes and MIME type of `item` (or a remote reference for file URIs and YouTube URLs).
 
     `field` is the argument path used in error messages, e.g. "media[1]" or "image".
@@ -288,7 +301,7 @@ async def load_media(item: MediaInput, call: Call, *, field: str = "media") -> L
 GENERATED_PREFIX = "gemini://media/"
 
 
-async def _load_generated(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+async def _load_generated(item: MediaInput, call: MediaSource, field: str) -> LoadedMedia:
     """Media this server generated earlier (its resource URI), so agents chain generate → edit without bytes."""
     uri = item.file_uri or ""
     media_id = call.media.id_from_uri(uri) or ""
@@ -315,11 +328,11 @@ def is_youtube(url: str) -> bool:
         return False
 
 
-def _limit(call: Call) -> int:
+def _limit(call: MediaSource) -> int:
     return int(call.settings.media_max_mb * 1024 * 1024)
 
 
-async def _load_base64(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+async def _load_base64(item: MediaInput, call: MediaSource, field: str) -> LoadedMedia:
     text = (item.data or "").strip()
     if text.startswith("data:") and "," in text:  # accept data: URLs too
         header, text = text.split(",", 1)
@@ -355,7 +368,7 @@ def _remote_file(item: MediaInput, field: str) -> LoadedMedia:
     return LoadedMedia(mime_type=item.mime_type or "", uri=uri, name=name, source=item.source)
 
 
-async def allowed_roots(call: Call) -> list[Path]:
+async def allowed_roots(call: MediaSource) -> list[Path]:
     """The folders local paths may come from: the configured ones, narrowed by the client's roots if any."""
     return (await _folders(call)).allowed
 
@@ -389,7 +402,7 @@ def narrow_to_roots(configured: list[Path], roots: list[Path]) -> list[Path]:
     return allowed
 
 
-async def _folders(call: Call) -> _Folders:
+async def _folders(call: MediaSource) -> _Folders:
     configured_dirs = call.settings.allowed_dirs or (Path.cwd(),)
     configured = await anyio.to_thread.run_sync(_real_paths, [str(d) for d in configured_dirs])
     roots = await _client_roots(call) if client_roots_apply(call.settings) else None
@@ -402,27 +415,15 @@ def _real_paths(paths: list[str]) -> list[Path]:
     return [Path(os.path.realpath(os.path.expanduser(p))) for p in paths]
 
 
-async def _client_roots(call: Call) -> list[Path] | None:
-    """The client's file:// roots; None when it declares none or cannot answer (the configured folders hold)."""
-    ctx = call.mcp
-    if ctx is None:
-        return None
-    try:
-        capabilities = ctx.client_capabilities
-        if capabilities is None or capabilities.roots is None:
-            return None
-        # send_request rather than the deprecated ServerSession.list_roots: no warning to filter, and the
-        # request rides this call's own stream.
-        metadata = ServerMessageMetadata(related_request_id=ctx.request_context.request_id)
-        with anyio.fail_after(5):
-            result = await ctx.session.send_request(ListRootsRequest(), ListRootsResult, metadata=metadata)
-    except Exception as exc:  # a client that cannot answer roots keeps the configured folders
-        logger.debug("roots/list failed: %s", exc)
+async def _client_roots(call: MediaSource) -> list[Path] | None:
+    """The client's file:// roots as real paths; None when it declares none or cannot answer."""
+    uris = await call.client_root_uris()
+    if uris is None:
         return None
     paths: list[str] = []
-    for root in result.roots:
+    for uri in uris:
         try:
-            parsed = urlparse(str(root.uri))
+            parsed = urlparse(uri)
         except ValueError:
             continue
         if parsed.scheme == "file" and parsed.path and "\x00" not in (path := unquote(parsed.path)):
@@ -448,12 +449,12 @@ def _check_raw_path(raw: str, field: str) -> None:
         )
 
 
-async def resolve_local_path(raw: str, call: Call, *, field: str) -> Path:
+async def resolve_local_path(raw: str, call: MediaSource, *, field: str) -> Path:
     """The real path of `raw`, refused unless it lies inside an allowed folder (symlinks resolved)."""
     return (await _resolve(raw, call, field))[0]
 
 
-async def _resolve(raw: str, call: Call, field: str) -> tuple[Path, list[Path]]:
+async def _resolve(raw: str, call: MediaSource, field: str) -> tuple[Path, list[Path]]:
     _check_raw_path(raw, field)
     folders = await _folders(call)
     if not folders.allowed:
@@ -492,7 +493,7 @@ def _inside(path: Path, folders: list[Path]) -> bool:
     return any(path == folder or path.is_relative_to(folder) for folder in folders)
 
 
-async def _load_path(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+async def _load_path(item: MediaInput, call: MediaSource, field: str) -> LoadedMedia:
     raw = item.path or ""
     path, allowed = await _resolve(raw, call, field)
     limit_mb = call.settings.media_max_mb
@@ -568,7 +569,7 @@ def _opened_path(fd: int) -> Path | None:
         return None
 
 
-async def _load_url(item: MediaInput, call: Call, field: str) -> LoadedMedia:
+async def _load_url(item: MediaInput, call: MediaSource, field: str) -> LoadedMedia:
     url = item.url or ""
     allow = _any_address if call.settings.allow_private_urls else is_public_address
     try:
@@ -601,7 +602,7 @@ def _any_address(_: object) -> bool:
     return True
 
 
-def _too_big(field: str, call: Call) -> UserInputError:
+def _too_big(field: str, call: MediaSource) -> UserInputError:
     return UserInputError(
         f"{field}.url: the download exceeds {call.settings.url_max_mb:g} MB (GEMINI_MCP_URL_MAX_MB); download it "
         "yourself and pass a path"

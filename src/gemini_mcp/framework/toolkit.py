@@ -11,13 +11,11 @@ it was shown), and leaves cancellation alone so that it propagates.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import anyio
-from anyio.abc import TaskGroup
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
@@ -30,181 +28,28 @@ from mcp_types import (
     ResourceLink,
     TextContent,
     TextResourceContents,
-    ToolAnnotations,
 )
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ValidationError
 
-from gemini_mcp.gemini.client import GeminiClient, MissingCredentials
-from gemini_mcp.gemini.errors import BackendUnsupported, UserInputError, describe_failure, redact
+from gemini_mcp.config.settings import Settings
+from gemini_mcp.errors import BackendUnsupported, UserInputError, redact
+from gemini_mcp.framework.call import Call, Services
+from gemini_mcp.framework.client_logging import log_to_client
+from gemini_mcp.framework.schema_cache import SchemaCache
+from gemini_mcp.framework.schema_refs import inline_refs
+from gemini_mcp.framework.spec import ToolSpec
+from gemini_mcp.gemini.client import MissingCredentials
+from gemini_mcp.gemini.failures import describe_failure
 from gemini_mcp.gemini.models import ModelError
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, retry_listener
-from gemini_mcp.server.client_logging import log_to_client
-from gemini_mcp.server.media import MediaStore
-from gemini_mcp.server.schema_cache import SchemaCache
-from gemini_mcp.server.schema_refs import inline_refs
-from gemini_mcp.server.settings import Backend, Settings
 
 if TYPE_CHECKING:
-    from google import genai
-
-    from gemini_mcp.server.media_urls import MediaUrlSigner
+    pass
 
 logger = logging.getLogger("gemini_mcp.tools")
 
 InputT = TypeVar("InputT", bound=BaseModel)
 SharedT = TypeVar("SharedT")
-
-
-class ToolInput(BaseModel):
-    """Base of every tool's input model: unknown arguments are errors, not silently dropped."""
-
-    # defer_build: a model's validator is built on its first call, not at start-up (schemas come from the cache).
-    model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
-
-
-class ToolOutput(BaseModel):
-    """Base of every tool's structured output."""
-
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
-
-
-@dataclass
-class Services:
-    """What tools share for the life of a server (built once in `server.app.build_server`)."""
-
-    settings: Settings
-    gemini: GeminiClient
-    media: MediaStore
-    media_urls: MediaUrlSigner | None = None  # signs /media/<id> download links when serving HTTP
-    specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
-    _shared: dict[str, Any] = field(default_factory=dict)
-    inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
-    _idle: anyio.Event | None = None
-    # Tasks that outlive a tool call (live sessions), run by the server's lifespan; None outside it.
-    background: TaskGroup | None = None
-    shutdown_hooks: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
-
-    async def shut_down(self) -> None:
-        """Run what tool families registered for shutdown (closing live sessions cleanly)."""
-        for hook in self.shutdown_hooks:
-            with anyio.CancelScope(shield=True):
-                await hook()
-
-    def call_started(self) -> None:
-        self.inflight += 1
-
-    def call_finished(self) -> None:
-        self.inflight -= 1
-        if self.inflight == 0 and self._idle is not None:
-            self._idle.set()
-            self._idle = None
-
-    async def wait_idle(self) -> None:
-        """Return once no tool call is running."""
-        if self.inflight == 0:
-            return
-        if self._idle is None:
-            self._idle = anyio.Event()
-        await self._idle.wait()
-
-    def shared(self, key: str, factory: Callable[[], SharedT]) -> SharedT:
-        """A per-server object of a tool family (chat store, live sessions), created on first use."""
-        if key not in self._shared:
-            self._shared[key] = factory()
-        return self._shared[key]  # type: ignore[no-any-return]
-
-
-@dataclass
-class Call:
-    """One tool call: the shared services plus the MCP request it belongs to."""
-
-    services: Services
-    mcp: Context[Any, Any] | None
-    tool: str
-    model: str | None = None  # the resolved model, for error messages
-    notes: list[str] = field(default_factory=list)
-    # Paid work this call started that outlives a failure of the call (how to collect it instead of paying
-    # again); added to every error the call ends with from then on.
-    resume_hint: str | None = None
-
-    @property
-    def settings(self) -> Settings:
-        return self.services.settings
-
-    @property
-    def media(self) -> MediaStore:
-        return self.services.media
-
-    async def client(self) -> genai.Client:
-        return await self.services.gemini.get()
-
-    @property
-    def wants_progress(self) -> bool:
-        """Whether the client asked for progress on this request (sent a progress token)."""
-        if self.mcp is None:
-            return False
-        try:
-            context = self.mcp.request_context
-        except ValueError:
-            return False
-        return _progress_requested(context)
-
-    async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
-        """Report progress; a no-op when the client asked for none. Redacted like results: a streamed answer's
-        text so far travels in the message."""
-        if self.mcp is not None and self.wants_progress:
-            if message:
-                message = redact(message, self.settings.secrets())
-            await self.mcp.report_progress(progress, total, message)
-
-
-def _progress_requested(context: Any) -> bool:
-    """The token is in `_meta` on JSON-RPC transports; the in-memory (2026) dispatcher keeps the caller's
-    callback on the request's outbound channel instead, so look there too."""
-    meta = context.meta or {}
-    if meta.get("progress_token") is not None or meta.get("progressToken") is not None:
-        return True
-    params_meta = (context.params or {}).get("_meta") or {}
-    if isinstance(params_meta, dict) and params_meta.get("progressToken") is not None:
-        return True
-    outbound = getattr(context.session, "_request_outbound", None)
-    for _ in range(4):  # runners wrap the channel (`_inner`)
-        if outbound is None:
-            return False
-        if any(
-            getattr(outbound, name, None) is not None for name in ("_on_progress", "_progress_token", "progress_token")
-        ):
-            return True
-        outbound = getattr(outbound, "_inner", None)
-    return False
-
-
-Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
-
-
-@dataclass(frozen=True)
-class ToolSpec(Generic[InputT]):
-    """Everything that describes one tool; the description is written for the agent that reads it."""
-
-    name: str
-    title: str
-    description: str
-    input_model: type[InputT]
-    output_model: type[BaseModel]
-    handler: Callable[[InputT, Call], Awaitable[CallToolResult]]
-    annotations: ToolAnnotations
-    backends: frozenset[Backend] = frozenset({"gemini", "vertex"})
-    backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
-    long_running: bool = False  # waits for Veo: bounded by GEMINI_MCP_VIDEO_DEADLINE, not the call deadline
-
-    @property
-    def is_loaded(self) -> bool:
-        """False for a LazyToolSpec whose module is not imported yet (server/tool_catalog.py)."""
-        return True
-
-    def deadline_s(self, settings: Settings) -> float:
-        """How long one call may take in all; a video call also downloads and saves the result."""
-        return settings.video_deadline_s + settings.request_timeout_s if self.long_running else settings.call_deadline_s
 
 
 async def _not_loaded_yet(**_: Any) -> Any:

@@ -14,10 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.gemini.errors import UserInputError
+from gemini_mcp.errors import UserInputError
 
 if TYPE_CHECKING:
-    from gemini_mcp.server.settings import Settings
+    from gemini_mcp.config.settings import Settings
 
 
 @dataclass

@@ -15,7 +15,6 @@ count towards the folder's size limit while they exist.
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import functools
 import hashlib
@@ -26,7 +25,7 @@ import secrets
 import socket
 import sys
 import time
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,7 +33,6 @@ from typing import Annotated, Literal
 
 import anyio
 import anyio.to_thread
-from mcp_types import AudioContent, ContentBlock, ImageContent, ResourceLink
 from pydantic import BaseModel, Field
 
 if sys.platform != "win32":
@@ -331,36 +329,6 @@ class MediaStore:
             return None
         return await anyio.Path(path).read_bytes(), mime_for(path)
 
-    # --- delivering ----------------------------------------------------------------------------------
-
-    def content_for(
-        self, saved: SavedMedia, data: bytes | None, output: OutputMode = "both", *, description: str | None = None
-    ) -> list[ContentBlock]:
-        """MCP content for one saved item: inline image/audio when small enough (or asked), and/or a link."""
-        blocks: list[ContentBlock] = []
-        inline_kind = saved.mime_type.split("/")[0]
-        can_inline = data is not None and inline_kind in ("image", "audio")
-        small = data is not None and len(data) <= self.inline_max_bytes
-        if can_inline and (output == "inline" or (output == "both" and small)):
-            assert data is not None
-            encoded = base64.b64encode(data).decode("ascii")
-            if inline_kind == "image":
-                blocks.append(ImageContent(type="image", data=encoded, mime_type=saved.mime_type))
-            else:
-                blocks.append(AudioContent(type="audio", data=encoded, mime_type=saved.mime_type))
-        if output in ("link", "both") or not blocks:
-            blocks.append(
-                ResourceLink(
-                    type="resource_link",
-                    uri=saved.uri,
-                    name=saved.name,
-                    title=description,
-                    mime_type=saved.mime_type,
-                    size=saved.size_bytes,
-                )
-            )
-        return blocks
-
 
 class _Writer:
     def __init__(self, handle: anyio.AsyncFile[bytes]) -> None:
@@ -371,10 +339,3 @@ class _Writer:
     async def __call__(self, chunk: bytes) -> None:
         await self._handle.write(chunk)
         self.size += len(chunk)
-
-
-def saved_content(
-    store: MediaStore, items: Iterable[tuple[SavedMedia, bytes | None]], output: OutputMode
-) -> list[ContentBlock]:
-    """Content blocks for several saved items, in order."""
-    return [block for saved, data in items for block in store.content_for(saved, data, output)]
