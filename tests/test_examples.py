@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import shutil
 import subprocess
 import sys
@@ -157,6 +158,43 @@ def test_media_tour_makes_an_image_speech_and_a_video(tmp_path: Path) -> None:
     assert done.stdout.count("    saved ") == 3
     assert "Gemini is drawing your image" in done.stdout and "Veo finished" in done.stdout
     assert {p.suffix for p in tmp_path.iterdir()} == {".png", ".wav", ".mp4"}
+
+
+def readme_demo_command(script: str) -> list[str]:
+    """The arguments the README's "try it offline" block gives `script` (up to its comment)."""
+    readme = (EXAMPLES.parent / "README.md").read_text()
+    line = re.search(rf"^\.venv/bin/python examples/{re.escape(script)}(?P<args>[^#\n]*)", readme, re.MULTILINE)
+    assert line, f"the README shows no `.venv/bin/python examples/{script}` command"
+    return shlex.split(line["args"])
+
+
+def test_agent_loop_runs_as_the_readme_says(tmp_path: Path) -> None:
+    args = readme_demo_command("agent_loop.py")
+    assert args == ["--demo"]  # no goal: the script must not need one
+    done = run_example("agent_loop.py", *args, tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "no goal given: using the default goal 'Draw an image of a red kite over green hills'" in done.stdout
+    assert 'step 1: generate_image({"prompt": "Draw an image of a red kite over green hills"' in done.stdout
+    assert "gemini://media/" in done.stdout and "\nanswer: " in done.stdout
+    [saved] = tmp_path.iterdir()
+    assert saved.suffix == ".png" and "-red-kite-over-" in saved.name  # the goal became the prompt
+
+
+def test_agent_loop_acts_on_the_goal(tmp_path: Path) -> None:
+    done = run_example("agent_loop.py", "--demo", "Say good morning in a cheerful voice", tmp_path=tmp_path)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "default goal" not in done.stdout
+    assert 'step 1: generate_speech({"text": "Say good morning in a cheerful voice"' in done.stdout
+    assert "generate_image" not in done.stdout
+    assert [p.suffix for p in tmp_path.iterdir()] == [".wav"]
+
+
+def test_agent_loop_names_unknown_tools_and_a_missing_key(tmp_path: Path) -> None:
+    unknown = run_example("agent_loop.py", "--demo", "--tools", "generate_image,draw_pony", tmp_path=tmp_path)
+    assert unknown.returncode == 1
+    assert "--tools: the server has no draw_pony; it has: " in unknown.stderr and "Traceback" not in unknown.stderr
+    keyless = run_example("agent_loop.py", "Draw a kite", tmp_path=tmp_path)
+    assert keyless.returncode == 2 and "set GEMINI_API_KEY" in keyless.stderr and "--demo" in keyless.stderr
 
 
 def test_agent_loop_lets_the_model_call_tools(tmp_path: Path) -> None:

@@ -23,9 +23,10 @@ import os
 import re
 import secrets
 import socket
+import stat
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -171,6 +172,17 @@ class SavedMedia(BaseModel):
 
 
 @dataclass(frozen=True)
+class StoredMedia:
+    """One saved file as the folder shows it, for listings."""
+
+    id: str
+    name: str
+    mime_type: str
+    size_bytes: int
+    mtime_ns: int
+
+
+@dataclass(frozen=True)
 class RetentionPolicy:
     max_total_bytes: int = 2 * 1024**3
     max_age_s: float = 7 * 24 * 3600
@@ -191,6 +203,7 @@ class MediaStore:
         self.inline_max_bytes = inline_max_bytes
         self.retention = retention or RetentionPolicy()
         self.link_for = link_for  # media id → signed download URL, when serving HTTP
+        self.on_saved: Callable[[SavedMedia], Awaitable[None]] | None = None  # e.g. announce the new file
 
     # --- writing -------------------------------------------------------------------------------------
 
@@ -250,6 +263,8 @@ class MediaStore:
             download_url=self.link_for(media_id) if self.link_for else None,
         )
         await anyio.to_thread.run_sync(self._apply_retention, final)
+        if self.on_saved is not None:
+            await self.on_saved(saved)
         return saved
 
     def _apply_retention(self, keep: Path) -> None:
@@ -319,6 +334,24 @@ class MediaStore:
         files = [p for p in self.root.iterdir() if p.is_file() and not p.name.startswith(".")]
         files.sort(key=lambda p: p.stat().st_mtime, reverse=True)
         return [media_id for p in files if _ID.match(media_id := p.stem.rsplit("-", 1)[-1])]
+
+    def listing(self) -> list[StoredMedia]:
+        """Every saved item (not partial files), newest first; equal times by id, so the order is total."""
+        if not self.root.is_dir():
+            return []
+        items = []
+        for path in self.root.iterdir():
+            media_id = path.stem.rsplit("-", 1)[-1]
+            if path.name.startswith(".") or not _ID.match(media_id):
+                continue
+            try:
+                info = path.stat()
+            except OSError:  # removed meanwhile (retention, another replica)
+                continue
+            if stat.S_ISREG(info.st_mode):
+                items.append(StoredMedia(media_id, path.name, mime_for(path), info.st_size, info.st_mtime_ns))
+        items.sort(key=lambda item: (item.mtime_ns, item.id), reverse=True)
+        return items
 
     def id_from_uri(self, uri: str) -> str | None:
         return uri[len(MEDIA_URI_PREFIX) :] if uri.startswith(MEDIA_URI_PREFIX) else None

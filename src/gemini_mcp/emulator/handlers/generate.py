@@ -180,8 +180,22 @@ def answer_text(ctx: RpcContext) -> str:
     return "\n".join(lines)
 
 
+# Words too common to say which function a request is about.
+_FILLER = frozenset(
+    {"about", "also", "from", "have", "into", "more", "only", "some", "than", "that", "them", "then", "they"}
+    | {"this", "what", "when", "which", "with", "your"}
+)
+# Arguments that carry the request itself: the emulated model passes the user's words there.
+_REQUEST_ARGUMENTS = frozenset({"prompt", "text", "query", "question", "instruction", "message"})
+
+
+def _words(text: str) -> set[str]:
+    return {w for w in re.findall(r"[a-z0-9]+", text.lower()) if len(w) > 3 and w not in _FILLER}
+
+
 def function_calls(ctx: RpcContext) -> list[dict[str, Any]]:
-    """The calls the emulated model makes: declared functions whose name words appear in the prompt."""
+    """The calls the emulated model makes: the declared functions whose names best match the prompt's words
+    (all of the best, so "weather and time" calls both), else the one whose description matches best."""
     declarations = [d for tool in ctx.body.get("tools") or [] for d in get(tool, "function_declarations") or []]
     if not declarations:
         return []
@@ -195,39 +209,54 @@ def function_calls(ctx: RpcContext) -> list[dict[str, Any]]:
     allowed = get(calling, "allowed_function_names")
     if allowed:
         declarations = [d for d in declarations if get(d, "name") in allowed]
-    prompt = prompt_text(ctx.body["contents"][-1]).lower()
-    words = set(re.findall(r"[a-z0-9]+", prompt))
+    request = prompt_text(ctx.body["contents"][-1])
+    prompt = request.lower()
+    words = _words(request)
 
-    def relevant(declaration: Any) -> bool:
-        name_words = [w for w in re.split(r"[_.:\-]+|(?<=[a-z])(?=[A-Z])", str(get(declaration, "name"))) if w]
-        return str(get(declaration, "name")).lower() in prompt or any(
-            w.lower() in words for w in name_words if len(w) > 3
-        )
+    def name_score(declaration: Any) -> int:
+        name = str(get(declaration, "name"))
+        name_words = {w.lower() for w in re.split(r"[_.:\-]+|(?<=[a-z])(?=[A-Z])", name) if len(w) > 3}
+        hits = len(name_words & words)
+        return hits + len(name_words) + 1 if name.lower() in prompt else hits  # named outright: it wins
 
-    chosen = [d for d in declarations if relevant(d)]
+    by_name = [(name_score(d), d) for d in declarations]
+    best = max((score for score, _ in by_name), default=0)
+    chosen = [d for score, d in by_name if score == best and best > 0]
+    if not chosen:
+        by_description = [(len(_words(str(get(d, "description") or "")) & words), d) for d in declarations]
+        score, first = max(by_description, key=lambda pair: pair[0], default=(0, None))
+        chosen = [first] if score > 0 else []
     if not chosen and mode in ("ANY", "VALIDATED") and declarations:
         chosen = declarations[:1]
     calls = []
     for declaration in chosen:
         schema = get(declaration, "parameters") or get(declaration, "parameters_json_schema")
-        args = call_arguments(schema) if schema else {}
+        args = call_arguments(schema, request) if schema else {}
         calls.append({"name": get(declaration, "name"), "args": args if isinstance(args, dict) else {}})
     return calls
 
 
-def call_arguments(schema: Any) -> Any:
+def call_arguments(schema: Any, request: str = "") -> Any:
     """What the emulated model passes: the required arguments, plus optional ones that are a choice from an
-    enum; optional free-form values are left out, as a real model leaves settings it was not asked about."""
+    enum; optional free-form values are left out, as a real model leaves settings it was not asked about.
+    A required argument that carries the request (`prompt`, `text`, `query`...) gets the user's words."""
     args = instance(schema, "value")
     required = get(schema, "required") if isinstance(schema, dict) else None
     if not (isinstance(args, dict) and isinstance(required, list) and required):
         return args
     properties = schema.get("properties") or {}
-    return {
+    chosen = {
         name: value
         for name, value in args.items()
         if name in required or (isinstance(properties.get(name), dict) and "enum" in properties[name])
     }
+    for name, value in chosen.items():
+        field = properties.get(name)
+        plain = isinstance(field, dict) and not any(k in field for k in ("enum", "const", "format", "pattern"))
+        if request.strip() and name.lower() in _REQUEST_ARGUMENTS and isinstance(value, str) and plain:
+            maximum = get(field, "max_length")
+            chosen[name] = request if maximum is None else request[: int(maximum)]
+    return chosen
 
 
 def structured_answer(ctx: RpcContext, text: str) -> str | None:
