@@ -1,6 +1,9 @@
 """Shared fixtures: the emulator as a real loopback server, the MCP server pointed at it, MCP clients.
 
 Every upstream call goes through the real google-genai SDK over HTTP to the emulator; nothing is mocked.
+No test writes to the real user's folders: `user_folders` points XDG_CACHE_HOME (the schema cache) and
+XDG_DATA_HOME (the default media folder) at a session folder, for servers in this process and for every
+server subprocess (they inherit it, and `make_env` carries it for those started with a bare environment).
 """
 
 from __future__ import annotations
@@ -27,6 +30,25 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
+USER_FOLDERS = ("XDG_CACHE_HOME", "XDG_DATA_HOME")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """The session's stand-ins for this user's cache and data folders, set in this process's environment."""
+    base = tmp_path_factory.mktemp("user-folders")
+    folders = {"XDG_CACHE_HOME": str(base / "cache"), "XDG_DATA_HOME": str(base / "data")}
+    with pytest.MonkeyPatch.context() as patch:
+        for name, value in folders.items():
+            patch.setenv(name, value)
+        yield folders
+
+
+def user_folders_env() -> dict[str, str]:
+    """The session's user folders, for an environment built from scratch (`user_folders` has set them)."""
+    return {name: os.environ[name] for name in USER_FOLDERS if name in os.environ}
+
+
 @pytest.fixture(scope="session")
 def emulator_server() -> Iterator[Emulator]:
     with Emulator() as emu:
@@ -51,6 +73,7 @@ def make_env(emulator: Emulator, tmp_path: Any) -> Callable[..., dict[str, str]]
             "GOOGLE_GEMINI_BASE_URL": emulator.base_url,
             "GOOGLE_VERTEX_BASE_URL": emulator.base_url,
             "GEMINI_MCP_OUTPUT_DIR": str(tmp_path / "media"),
+            **user_folders_env(),
         }
         for name, value in changes.items():
             if value is None:

@@ -44,6 +44,7 @@ class RunningServer:
 @contextmanager
 def http_server(env: dict[str, str | None], *args: str, host: str = "127.0.0.1") -> Iterator[RunningServer]:
     port = free_port()
+    # os.environ carries the test session's stand-in user folders (tests/conftest.py `user_folders`).
     full = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
     full.update({k: v for k, v in env.items() if v is not None})
     process = subprocess.Popen(

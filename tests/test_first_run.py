@@ -16,7 +16,7 @@ from mcp_types import TextContent
 from gemini_mcp.config.settings import Settings
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.framework.toolkit import DEMO_LABEL
-from gemini_mcp.server.doctor import Finding, diagnose
+from gemini_mcp.server.doctor import Finding, diagnose, doctor, report
 from tests.conftest import FAKE_KEY, stdio_params
 from tests.http_server import free_port
 
@@ -89,6 +89,52 @@ async def test_doctor_endpoint_and_key(make_env: Callable[..., dict[str, str]], 
     closed = f"http://127.0.0.1:{free_port()}"
     unreachable = (await findings(make_env(GOOGLE_GEMINI_BASE_URL=closed), network=True))["endpoint"]
     assert unreachable.status == "fail" and "HTTPS_PROXY" in unreachable.fix
+
+
+async def test_doctor_lists_the_settings_set_and_where_they_come_from(
+    make_env: Callable[..., dict[str, str]],
+) -> None:
+    env = make_env(GEMINI_MCP_TIMEOUT="30", GEMINI_MCP_AUTH_TOKEN="tok-5e3b7", GOOGLE_API_KEY="other-key-41")
+    found = await diagnose(Settings.from_env(env), env, network=False, origins={"GEMINI_MCP_TIMEOUT": "set by --x"})
+    settings = next(f for f in found if f.check == "settings")
+    assert settings.status == "ok"
+    assert "GEMINI_MCP_TIMEOUT = 30  (set by --x)" in settings.items
+    assert "GEMINI_MCP_AUTH_TOKEN = (hidden)  (secret, HTTP only)" in settings.items
+    assert "GOOGLE_API_KEY = (hidden)  (secret)" in settings.items
+    assert "GEMINI_API_KEY = (hidden)  (secret, ignored: GOOGLE_API_KEY wins)" in settings.items
+    shown = report(found)
+    assert all(secret not in shown for secret in (FAKE_KEY, "tok-5e3b7", "other-key-41"))
+
+
+async def test_doctor_warns_about_variables_no_setting_has(make_env: Callable[..., dict[str, str]]) -> None:
+    found = (await findings(make_env(GEMINI_MCP_TIMEOUTS="30")))["unknown variables"]
+    assert found.status == "warn" and "GEMINI_MCP_TIMEOUTS" in found.detail
+    assert "did you mean GEMINI_MCP_TIMEOUT?" in found.fix
+    assert "unknown variables" not in await findings(make_env())
+
+
+async def test_doctor_reports_a_bad_value_instead_of_crashing(make_env: Callable[..., dict[str, str]]) -> None:
+    found = {f.check: f for f in await doctor(make_env(GEMINI_MCP_TIMEOUT="abc"), network=False)}
+    assert found["settings"].status == "fail"
+    assert found["settings"].items == [
+        "GEMINI_MCP_TIMEOUT='abc' is not valid: expected a number greater than 0; fix it or unset it for the "
+        "default (120)"
+    ]
+
+
+@pytest.mark.parametrize("args", [("--demo", "doctor"), ("doctor", "--demo")])
+def test_demo_doctor_checks_the_emulator_and_says_so(tmp_path: Path, args: tuple[str, str]) -> None:
+    params = stdio_params({"GEMINI_MCP_OUTPUT_DIR": str(tmp_path), "GEMINI_API_KEY": FAKE_KEY}, *args)
+    done = subprocess.run([params.command, *params.args], env=params.env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stdout + done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[1].startswith("✓ mode: demo: the checks below run against the built-in offline emulator at https://")
+    assert any(line.startswith("✓ endpoint: https://127.0.0.1:") for line in lines)  # over TLS, with the demo's CA
+    assert "✓ credentials: Vertex AI express mode, key from GOOGLE_API_KEY" in lines
+    assert "    GOOGLE_API_KEY = (hidden)  (set by --demo, secret)" in lines
+    assert lines[-1].startswith("all good: the demo works offline")
+    assert "run 'gemini-mcp --demo'" not in done.stdout  # it checked the demo instead of pointing at it
+    assert FAKE_KEY not in done.stdout + done.stderr
 
 
 def test_doctor_command_exit_status_and_json(make_env: Callable[..., dict[str, str]]) -> None:

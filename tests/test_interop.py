@@ -87,7 +87,7 @@ def inspector(bins: Path, target: list[str], *args: str, env: dict[str, str] | N
 
 
 def stdio_target(node_env: dict[str, str]) -> list[str]:
-    keep = ("GEMINI_", "GOOGLE_")
+    keep = ("GEMINI_", "GOOGLE_", "XDG_")  # XDG_: the session's stand-in user folders (conftest `user_folders`)
     settings = [arg for k, v in node_env.items() if k.startswith(keep) for arg in ("-e", f"{k}={v}")]
     return [*settings, sys.executable, "-m", "gemini_mcp"]
 

@@ -58,16 +58,46 @@ def _run(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedP
 
 
 def test_help_documents_every_option_and_variable() -> None:
-    from gemini_mcp.config.settings import ENVIRONMENT
+    from gemini_mcp.config.settings import SETTINGS
 
     out = _run("--help")
     assert out.returncode == 0
     for option in ("--transport", "--host", "--port", "--log-level", "emulator"):
         assert option in out.stdout
-    for variable in ENVIRONMENT:
-        assert variable.name in out.stdout
+    help_lines = out.stdout.splitlines()
+    for setting in SETTINGS:
+        for name in setting.names:
+            assert name in out.stdout
+        default = setting.default_text()
+        if default != "—":  # each variable's default is on its own line (or the line after a long name)
+            first = setting.names[0] + ("," if len(setting.names) > 1 else "")
+            at = next(i for i, line in enumerate(help_lines) if line.split()[:1] == [first])
+            assert f"[default: {default}]" in " ".join(help_lines[at : at + 2]), setting.names[0]
     emulator_help = _run("emulator", "--help")
     assert emulator_help.returncode == 0 and "--port" in emulator_help.stdout
+
+
+@pytest.mark.parametrize("stdin", ["closed", "pipe"])
+def test_a_bad_setting_stops_the_server_with_one_line(stdin: str) -> None:
+    """Whether or not a client is there, a value the server cannot use is named, once, with what it expects."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_"))}
+    env.update(GEMINI_MCP_TIMEOUT="abc", GEMINI_API_KEY=FAKE_KEY)
+    out = subprocess.run(
+        [sys.executable, "-m", "gemini_mcp"],
+        input="" if stdin == "pipe" else None,
+        stdin=subprocess.DEVNULL if stdin == "closed" else None,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=env,
+        check=False,
+    )
+    assert out.returncode == 2
+    assert out.stderr.splitlines() == [
+        "gemini-mcp: cannot start: GEMINI_MCP_TIMEOUT='abc' is not valid: expected a number greater than 0; fix it "
+        "or unset it for the default (120)"
+    ]
+    assert "Traceback" not in out.stderr and FAKE_KEY not in out.stderr
 
 
 def _free_port() -> int:

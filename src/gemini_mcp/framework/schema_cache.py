@@ -2,9 +2,10 @@
 
 Generating ~30 input and output schemas with pydantic is the largest part of building the server (about
 60 ms): an MCP host pays it on every launch. The schemas depend only on the code, so they are cached in
-the user's cache folder under a key made from the package version, the pydantic and mcp versions and the
-size and modification time of every module of this package; any change makes a new key. A cache that
-cannot be read or written is simply not used.
+the folder the settings name (`Settings.schema_cache_dir`: `$XDG_CACHE_HOME/gemini-mcp`, or none with
+`GEMINI_MCP_SCHEMA_CACHE=false`) under a key made from the package version, the pydantic and mcp versions
+and the size and modification time of every module of this package; any change makes a new key. A cache
+that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
@@ -23,11 +24,6 @@ logger = logging.getLogger("gemini_mcp.schema_cache")
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
-def _cache_dir() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
-    return Path(base) / "gemini-mcp"
-
-
 def cache_key() -> str:
     digest = hashlib.sha256()
     for name in ("pydantic", "mcp", "gemini-mcp-server"):
@@ -42,9 +38,11 @@ def cache_key() -> str:
 
 
 class SchemaCache:
-    def __init__(self, enabled: bool = True) -> None:
-        self.enabled = enabled and os.environ.get("GEMINI_MCP_SCHEMA_CACHE", "1") != "0"
-        self.path = _cache_dir() / f"schemas-{cache_key()}.json" if self.enabled else None
+    """The schemas kept in `folder` (from `Settings.schema_cache_dir`); with no folder, in memory only."""
+
+    def __init__(self, folder: Path | None = None, enabled: bool = True) -> None:
+        self.enabled = enabled and folder is not None
+        self.path = folder / f"schemas-{cache_key()}.json" if folder is not None and self.enabled else None
         self.entries: dict[str, Any] = {}
         self.dirty = False
         if self.path is not None:

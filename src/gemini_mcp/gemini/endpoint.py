@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import ssl
+
 import anyio
 
 from gemini_mcp.config.settings import Settings
@@ -15,6 +17,11 @@ def upstream_url(settings: Settings) -> str:
     return settings.base_url or (VERTEX_URL if settings.backend == "vertex" else GEMINI_URL)
 
 
+def _verify(settings: Settings) -> ssl.SSLContext | bool:
+    """Trust what the Gemini client trusts (GEMINI_MCP_CA_FILE: a TLS-inspecting proxy, or the demo's emulator)."""
+    return ssl.create_default_context(cafile=str(settings.ca_file)) if settings.ca_file is not None else True
+
+
 async def reachable(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, str]:
     """Whether the configured Gemini endpoint answers HTTP at all (any status means reachable).
 
@@ -26,7 +33,7 @@ async def reachable(settings: Settings, timeout_s: float = 5.0) -> tuple[bool, s
     shown = redact(url, settings.secrets())
     try:
         with anyio.fail_after(timeout_s):
-            async with httpx2.AsyncClient(timeout=timeout_s) as client:
+            async with httpx2.AsyncClient(timeout=timeout_s, verify=_verify(settings)) as client:
                 await client.get(url)
     except Exception as exc:  # any failure means not reachable; only its type is shown, never its text
         return False, f"{type(exc).__name__} reaching {shown}"
@@ -44,7 +51,7 @@ async def key_status(settings: Settings, timeout_s: float = 10.0) -> int | None:
     url = upstream_url(settings).rstrip("/") + f"/{settings.api_version or 'v1beta'}/models?pageSize=1"
     try:
         with anyio.fail_after(timeout_s):
-            async with httpx2.AsyncClient(timeout=timeout_s) as client:
+            async with httpx2.AsyncClient(timeout=timeout_s, verify=_verify(settings)) as client:
                 response = await client.get(url, headers={"x-goog-api-key": settings.api_key.get_secret_value()})
     except Exception:
         return None

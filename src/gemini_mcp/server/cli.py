@@ -9,26 +9,18 @@ import sys
 from collections.abc import Awaitable, Sequence
 
 from gemini_mcp import __version__
-from gemini_mcp.config.settings import ENVIRONMENT, Settings
-
-
-def _environment_help() -> str:
-    width = max(len(v.name) for v in ENVIRONMENT)
-    lines = ["environment variables (credentials are read from the environment only):"]
-    for var in ENVIRONMENT:
-        default = f" [default: {var.default}]" if var.default else ""
-        lines.append(f"  {var.name:<{width}}  {var.meaning}{default}")
-    return "\n".join(lines)
+from gemini_mcp.config.settings import Settings, SettingsError, help_text
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="gemini-mcp",
         description="MCP server for Google's Gemini API. With no command, serves MCP over stdio.",
-        epilog=_environment_help() + "\n\nexamples:\n"
+        epilog=help_text() + "\n\nexamples:\n"
         "  gemini-mcp                                  # stdio, for Claude Desktop / VS Code / Cursor\n"
         "  gemini-mcp --transport http --port 8000     # Streamable HTTP at http://127.0.0.1:8000/mcp\n"
         "  gemini-mcp doctor                           # check the set-up, say what to fix\n"
+        "  gemini-mcp --demo doctor                    # check the demo set-up (the built-in emulator)\n"
         "  gemini-mcp --demo                           # try every tool offline (emulated answers)\n"
         "  gemini-mcp emulator --port 8765             # offline Gemini API; then\n"
         "  GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=any gemini-mcp",
@@ -85,11 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     emulator.add_argument("--port", type=int, default=8765, help="port (default: 8765; 0 picks a free one)")
     doctor = commands.add_parser(
         "doctor",
-        help="check credentials, backend, folders and the Gemini endpoint, and say what to fix",
-        description="Check the environment the server will run in (run it with the same env as your MCP host).",
+        help="check settings, credentials, backend, folders and the Gemini endpoint, and say what to fix",
+        description="Check the environment the server will run in (run it with the same env as your MCP host). "
+        "With --demo before it, check the demo's environment: the built-in emulator instead of Gemini.",
     )
     doctor.add_argument("--json", action="store_true", help="print the findings as JSON")
     doctor.add_argument("--offline", action="store_true", help="skip the network checks")
+    # SUPPRESS: a subcommand's default would otherwise overwrite `gemini-mcp --demo doctor`'s --demo.
+    doctor.add_argument(
+        "--demo", action="store_true", default=argparse.SUPPRESS, help="check the demo's environment instead"
+    )
     return parser
 
 
@@ -97,8 +94,10 @@ DEMO_KEY = "demo-key-for-the-offline-emulator"
 NO_CLIENT_HINT = "An MCP host (Claude Desktop, VS Code, ...) starts this command itself with pipes; see README."
 
 
-def demo_environment() -> dict[str, str]:
-    """The environment with every credential replaced by the built-in emulator (started here, on loopback)."""
+def demo_environment(set_by_demo: list[str] | None = None) -> dict[str, str]:
+    """The environment with every credential replaced by the built-in emulator (started here, on loopback).
+
+    `set_by_demo`, when given, receives the names of the variables this changed (doctor says so)."""
     import atexit
     import shutil
     import tempfile
@@ -122,6 +121,8 @@ def demo_environment() -> dict[str, str]:
         GEMINI_MCP_CA_FILE=tls.ca_file,
     )
     environ.setdefault("GEMINI_MCP_VIDEO_POLL_SECONDS", "1")  # emulated Veo finishes in seconds
+    if set_by_demo is not None:
+        set_by_demo.extend(k for k, v in environ.items() if os.environ.get(k) != v)
     return environ
 
 
@@ -142,6 +143,26 @@ def _banner(settings: Settings) -> str:
     )
 
 
+def _settings(environ: dict[str, str] | None, args: argparse.Namespace) -> Settings | None:
+    """The settings from the environment and the flags; None, once the bad values are reported in one line."""
+    try:
+        return Settings.from_env(
+            environ,
+            demo=True if args.demo else None,
+            transport=args.transport,
+            host=args.host,
+            port=args.port,
+            log_level=args.log_level,
+            stateless=True if args.stateless else None,
+            legacy_sse=True if args.legacy_sse else None,
+            allowed_origins=tuple(args.allow_origin) if args.allow_origin else None,
+            allowed_hosts=tuple(args.allow_host) if args.allow_host else None,
+        )
+    except SettingsError as bad:
+        print(f"gemini-mcp: cannot start: {bad}", file=sys.stderr)
+        return None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     import anyio
@@ -153,7 +174,21 @@ def main(argv: Sequence[str] | None = None) -> int:
             anyio.run(lambda: serve(args.host, args.port))
         return 0
 
-    if args.command is None and args.transport == "stdio":
+    if args.command == "doctor":
+        from gemini_mcp.server.doctor import doctor, report
+
+        set_by_demo: list[str] = []
+        environ = demo_environment(set_by_demo) if args.demo else None
+        origins = dict.fromkeys(set_by_demo, "set by --demo")
+        findings = anyio.run(lambda: doctor(environ, network=not args.offline, demo=args.demo, origins=origins))
+        print(report(findings, as_json=args.json, demo=args.demo))
+        return 1 if any(f.status == "fail" for f in findings) else 0
+
+    # Before anything else, so a bad value is reported even when there turns out to be no client to serve.
+    settings = _settings(None, args)
+    if settings is None:
+        return 2
+    if args.transport == "stdio":
         from gemini_mcp.server.stdio import stdio_without_client
 
         if reason := stdio_without_client():
@@ -161,27 +196,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 f"gemini-mcp: {reason}, so there is no MCP client to serve; exiting. {NO_CLIENT_HINT}", file=sys.stderr
             )
             return 0
-
-    environ = demo_environment() if args.demo else None
-    if args.command == "doctor":
-        from gemini_mcp.server.doctor import diagnose, report
-
-        findings = anyio.run(lambda: diagnose(Settings.from_env(), network=not args.offline))
-        print(report(findings, as_json=args.json))
-        return 1 if any(f.status == "fail" for f in findings) else 0
-
-    settings = Settings.from_env(
-        environ,
-        demo=True if args.demo else None,
-        transport=args.transport,
-        host=args.host,
-        port=args.port,
-        log_level=args.log_level,
-        stateless=True if args.stateless else None,
-        legacy_sse=True if args.legacy_sse else None,
-        allowed_origins=tuple(args.allow_origin) if args.allow_origin else None,
-        allowed_hosts=tuple(args.allow_host) if args.allow_host else None,
-    )
+    if args.demo:
+        settings = _settings(demo_environment(), args)
+        if settings is None:
+            return 2
     from gemini_mcp.server.logs import configure_logging
 
     configure_logging(settings.log_level, settings.secrets())

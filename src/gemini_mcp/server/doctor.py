@@ -1,25 +1,28 @@
 """`gemini-mcp doctor`: check the environment a host will start the server in, and say what to fix.
 
 Each check gives a Finding (ok / warn / fail) with what was found and, when something is wrong, the fix.
-Exit status 1 when any check fails. Secrets are never printed: only which variable holds the key.
+Exit status 1 when any check fails. Secrets are never printed: only which variable holds them. With
+`--demo`, every check runs against the environment `gemini-mcp --demo` serves with (the built-in emulator).
 """
 
 from __future__ import annotations
 
 import json
-import os
 import sys
 import tempfile
-from dataclasses import asdict, dataclass
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 from typing import Literal
 
 from gemini_mcp import __version__
-from gemini_mcp.config.settings import API_KEY_VARIABLES, Settings
+from gemini_mcp.config.settings import Settings, SettingsError, unknown_variables, variables_set
+from gemini_mcp.errors import redact
 
 Status = Literal["ok", "warn", "fail"]
 MARKS = {"ok": "✓", "warn": "!", "fail": "✗"}
+ONLY = {"all": "", "stdio": "stdio only", "http": "HTTP only"}
 
 
 @dataclass
@@ -28,6 +31,7 @@ class Finding:
     status: Status
     detail: str
     fix: str = ""
+    items: list[str] = field(default_factory=list)  # one line each, under the finding
 
 
 def check_versions() -> Finding:
@@ -41,8 +45,53 @@ def check_versions() -> Finding:
     return Finding("versions", "ok", ", ".join(versions))
 
 
-def check_credentials(settings: Settings, environ: dict[str, str]) -> Finding:
-    present = [name for name in API_KEY_VARIABLES if environ.get(name, "").strip()]
+def check_demo(settings: Settings) -> Finding:
+    return Finding(
+        "mode",
+        "ok",
+        f"demo: the checks below run against the built-in offline emulator at {settings.base_url}, not Gemini; "
+        "--demo sets your own keys and project aside",
+    )
+
+
+def check_settings(settings: Settings, environ: Mapping[str, str] | None, origins: Mapping[str, str]) -> Finding:
+    """Which of our variables are set, and from where; secrets masked, URLs stripped of credentials."""
+    found = variables_set(environ)
+    items = []
+    for var in found:
+        notes = [origins.get(var.variable, "")]
+        notes.append("secret" if var.setting.secret else "")
+        notes.append(ONLY[var.setting.env.transport])
+        notes.append(f"ignored: {var.shadowed_by} wins" if var.shadowed_by else "")
+        shown = var.shown if var.setting.secret else redact(var.shown, settings.secrets())
+        note = ", ".join(n for n in notes if n)
+        items.append(f"{var.variable} = {shown}" + (f"  ({note})" if note else ""))
+    if not found:
+        return Finding("settings", "ok", "none of this server's variables is set: every setting is at its default")
+    detail = (
+        f"{len(found)} of this server's variables set (from the environment unless noted); every other setting "
+        "is at its default (see --help)"
+    )
+    return Finding("settings", "ok", detail, items=items)
+
+
+def check_unknown_variables(environ: Mapping[str, str] | None) -> list[Finding]:
+    unknown = unknown_variables(environ)
+    if not unknown:
+        return []
+    guesses = [f"{name}: did you mean {close}?" for name, close in unknown if close]
+    return [
+        Finding(
+            "unknown variables",
+            "warn",
+            f"{', '.join(name for name, _ in unknown)}: no setting of this server has that name, so it has no effect",
+            " ".join([*guesses, "'gemini-mcp --help' lists every setting."]),
+        )
+    ]
+
+
+def check_credentials(settings: Settings, environ: Mapping[str, str] | None) -> Finding:
+    present = [var.variable for var in variables_set(environ) if var.setting.field == "api_key"]
     if settings.backend == "vertex":
         if settings.uses_project:
             detail = f"Vertex AI, project {settings.project}, location {settings.location or 'us-central1'}"
@@ -137,10 +186,20 @@ async def check_endpoint(settings: Settings) -> list[Finding]:
     return findings
 
 
-async def diagnose(settings: Settings, environ: dict[str, str] | None = None, *, network: bool = True) -> list[Finding]:
-    environ = dict(os.environ) if environ is None else environ
+async def diagnose(
+    settings: Settings,
+    environ: Mapping[str, str] | None = None,
+    *,
+    network: bool = True,
+    origins: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """Every check, for `settings` read from `environ` (default: this process's environment); `origins` names
+    where a variable came from when it was not the environment (e.g. `--demo`)."""
     findings = [
         check_versions(),
+        *([check_demo(settings)] if settings.demo else []),
+        check_settings(settings, environ, origins or {}),
+        *check_unknown_variables(environ),
         check_credentials(settings, environ),
         check_backend_tools(settings),
         check_output_dir(settings),
@@ -151,14 +210,45 @@ async def diagnose(settings: Settings, environ: dict[str, str] | None = None, *,
     return findings
 
 
-def report(findings: list[Finding], as_json: bool = False) -> str:
+async def doctor(
+    environ: Mapping[str, str] | None = None,
+    *,
+    network: bool = True,
+    demo: bool = False,
+    origins: Mapping[str, str] | None = None,
+) -> list[Finding]:
+    """`gemini-mcp doctor`: like `diagnose`, and a value the server cannot use is a finding, not a crash."""
+    try:
+        settings = Settings.from_env(environ, demo=True if demo else None)
+    except SettingsError as bad:
+        problems = Finding(
+            "settings",
+            "fail",
+            f"{len(bad.problems)} value(s) the server cannot use, so it would not start",
+            "fix or unset each variable named above; `gemini-mcp --help` lists every setting and its default",
+            items=bad.problems,
+        )
+        return [check_versions(), problems, *check_unknown_variables(environ)]
+    return await diagnose(settings, environ, network=network, origins=origins)
+
+
+def report(findings: list[Finding], as_json: bool = False, demo: bool = False) -> str:
     if as_json:
         return json.dumps([asdict(f) for f in findings], indent=2)
     lines = []
     for finding in findings:
         lines.append(f"{MARKS[finding.status]} {finding.check}: {finding.detail}")
+        lines.extend(f"    {item}" for item in finding.items)
         if finding.fix:
             lines.append(f"    fix: {finding.fix}")
     failed = sum(f.status == "fail" for f in findings)
-    lines.append(f"{failed} problem(s) to fix" if failed else "all good: add the server to your MCP host (see README)")
+    if failed:
+        lines.append(f"{failed} problem(s) to fix")
+    elif demo:
+        lines.append(
+            "all good: the demo works offline. For Gemini itself, set GEMINI_API_KEY and run 'gemini-mcp doctor' "
+            "without --demo"
+        )
+    else:
+        lines.append("all good: add the server to your MCP host (see README)")
     return "\n".join(lines)
