@@ -1,6 +1,7 @@
-"""The error vocabulary every layer shares, and the one redaction filter for everything that leaves the process.
+"""The error taxonomy every layer shares, and the one redaction filter for everything that leaves the process.
 
-How an SDK or network failure becomes one of these messages is `gemini/failures.py`.
+A leaf: it imports nothing of this package. How an SDK, network or disk failure becomes one of these
+messages is `gemini/failures.py`; how a tool call ends with one is `framework/toolkit.py`.
 """
 
 from __future__ import annotations
@@ -28,16 +29,30 @@ def redact(text: str, secrets: Iterable[str] = ()) -> str:
     return _KEY_SHAPES.sub(REDACTED, text)
 
 
-class UserInputError(Exception):
-    """Bad input a tool found after schema validation; the message names the field and the fix."""
+class GeminiMcpError(Exception):
+    """A failure a tool call ends with; `str()` is the whole message for the agent (what happened and the fix).
+
+    One class per culprit, each with its own wording, so the agent knows whom the fix is for:
+
+    - `UserInputError`: the caller's input. Starts with the field (`media[0].path: ...`), says the rule and
+      the value to send instead.
+    - `GeminiCallError`: the upstream API (and the network on the way to it): an HTTP error, a lost answer,
+      a safety block, an empty answer, a Veo operation that failed. Says what Gemini did or said, then
+      what to try (retry, rephrase, wait, a key with billing).
+    - `LocalEnvironmentError`: this machine or this server's setup: disk, permissions, folders, settings,
+      credentials, backend. Names the path or the setting to change; the call itself was fine.
+    - `ServerBug`: our own bug. Names the tool and the exception type only; the traceback is in the server
+      log. Raised around any exception nothing above explains.
+    """
 
 
-class BackendUnsupported(Exception):
-    """The configured backend cannot serve this tool; the message says how to switch."""
+class UserInputError(GeminiMcpError):
+    """The caller's input breaks a rule found after schema validation; the message names the field and the fix."""
 
 
-class GeminiCallError(Exception):
-    """A Gemini call failed; `str()` is the user-facing message (already redacted)."""
+class GeminiCallError(GeminiMcpError):
+    """The Gemini API (or the way to it) failed, refused, or answered with nothing usable; `str()` is the
+    user-facing message (already redacted) saying what Gemini did and what to try."""
 
     def __init__(self, message: str, *, code: int | None = None, status: str | None = None) -> None:
         super().__init__(message)
@@ -45,7 +60,32 @@ class GeminiCallError(Exception):
         self.status = status
 
 
-class CreateMayHaveStarted(Exception):
+class LocalEnvironmentError(GeminiMcpError):
+    """This machine or this server's setup is in the way (disk, permissions, folders, settings); the message
+    names the path or the setting to change."""
+
+    LEAD = "A problem on this machine, not at Gemini"
+
+    @classmethod
+    def on_this_machine(cls, what: str, fix: str, secrets: Iterable[str] = ()) -> LocalEnvironmentError:
+        """`A problem on this machine, not at Gemini: <what>. <Fix>, then call again`, redacted."""
+        return cls(redact(f"{cls.LEAD}: {what}. {fix[:1].upper()}{fix[1:]}, then call again", secrets))
+
+
+class ServerBug(GeminiMcpError):
+    """Our own bug: nothing in the taxonomy explains what went wrong. The agent learns the tool and the
+    exception type; the traceback stays in the server log (it may hold request data)."""
+
+    @classmethod
+    def in_tool(cls, tool: str, exc: BaseException) -> ServerBug:
+        return cls(f"{tool} failed unexpectedly ({type(exc).__name__}); the server log has details")
+
+
+class BackendUnsupported(LocalEnvironmentError):
+    """The configured backend cannot serve this tool; the message says how to switch."""
+
+
+class CreateMayHaveStarted(GeminiCallError):
     """A request that starts paid work reached Google but its answer was lost or an error, so it was not sent
     again (neither the SDK's retries nor the Interactions client's retry this exception type).
 
@@ -65,7 +105,7 @@ class CreateMayHaveStarted(Exception):
         self.job = job
 
 
-class NotAnApiAnswer(Exception):
+class NotAnApiAnswer(GeminiCallError):
     """Something other than the Gemini API answered (a captive portal, a proxy, a wrong base URL); `str()` says
     what came back and what to check. Not retried: the same thing would answer again."""
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 import anyio
 
 from gemini_mcp.config.settings import Settings
-from gemini_mcp.errors import TRANSIENT_CODES
+from gemini_mcp.errors import TRANSIENT_CODES, LocalEnvironmentError
 
 if TYPE_CHECKING:
     from google import genai
@@ -43,8 +43,8 @@ def retry_options(settings: Settings) -> types.HttpRetryOptions:
     )
 
 
-class MissingCredentials(Exception):
-    """No credentials are configured; `str()` says which variable to set."""
+class MissingCredentials(LocalEnvironmentError):
+    """No credentials are configured (this server's setup, not the call); `str()` says which variable to set."""
 
 
 class GeminiClient:

@@ -1,4 +1,7 @@
-"""Turn failures of the google-genai SDK (and of this machine) into messages a user can act on, redacted.
+"""Turn failures of the google-genai SDK, the network and this machine into the error taxonomy, redacted.
+
+An SDK or network failure becomes a `GeminiCallError`; a disk or file-system failure a
+`LocalEnvironmentError` naming the setting whose folder it was (`errors.py` has the taxonomy).
 
 Only `code`, `status` and `message` of an SDK error are ever read: the error object also carries the
 request (whose headers hold the API key), so it is never serialised whole.
@@ -15,7 +18,15 @@ import ssl
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from gemini_mcp.errors import TRANSIENT_CODES, CreateMayHaveStarted, GeminiCallError, NotAnApiAnswer, redact
+from gemini_mcp.errors import (
+    TRANSIENT_CODES,
+    CreateMayHaveStarted,
+    GeminiCallError,
+    GeminiMcpError,
+    LocalEnvironmentError,
+    NotAnApiAnswer,
+    redact,
+)
 from gemini_mcp.gemini.models import alias_table
 
 BASE_URL_SETTINGS = "GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL"
@@ -51,9 +62,9 @@ def describe_failure(
     secrets: Iterable[str] = (),
     attempts: int = 1,
     folders: Sequence[tuple[str, Path]] = (),
-) -> GeminiCallError | None:
-    """Map an exception raised by the SDK (or its HTTP layer, or the local file system) to a GeminiCallError,
-    or None if unknown.
+) -> GeminiMcpError | None:
+    """Map an exception raised by the SDK (or its HTTP layer, or the local file system) to the taxonomy: a
+    GeminiCallError, or a LocalEnvironmentError for this machine's disk; None if unknown (a bug of ours).
 
     `attempts` is how many times the failing request was sent (counted by the transport). `folders` pairs
     each setting that names a local path with that path (`("GEMINI_MCP_OUTPUT_DIR", Path(...))`), so a
@@ -100,7 +111,7 @@ def describe_failure(
         )
     if isinstance(exc, OSError):
         if _is_local(exc):
-            return GeminiCallError(redact(_describe_local_failure(exc, folders), secrets))
+            return _describe_local_failure(exc, folders, secrets)
         return GeminiCallError(
             redact(f"A network error on the way to Google ({name}: {exc}): check the network and retry", secrets)
         )
@@ -139,7 +150,9 @@ def _describe_http_failure(exc: BaseException, name: str, tries: str) -> str:
     return f"Could not reach the Gemini API ({name}){tries}: check the network and, if set, {BASE_URL_SETTINGS}"
 
 
-def _describe_local_failure(exc: OSError, folders: Sequence[tuple[str, Path]]) -> str:
+def _describe_local_failure(
+    exc: OSError, folders: Sequence[tuple[str, Path]], secrets: Iterable[str]
+) -> LocalEnvironmentError:
     # `filename` may be a file descriptor (an int) for errors on an already opened file.
     path = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
     reason = _LOCAL_REASONS.get(exc.errno or 0) or exc.strerror or "a system error"
@@ -157,10 +170,7 @@ def _describe_local_failure(exc: OSError, folders: Sequence[tuple[str, Path]]) -
         fix = "raise the open-file limit (ulimit -n) or run fewer calls at once (GEMINI_MCP_MAX_CONCURRENCY)"
     else:
         fix = f"make {folder} writable by the user running this server, or point {setting} at a folder that is"
-    return (
-        f"A problem on this machine, not at Gemini: {where} ({reason}; {type(exc).__name__}). {fix[0].upper()}"
-        f"{fix[1:]}, then call again"
-    )
+    return LocalEnvironmentError.on_this_machine(f"{where} ({reason}; {type(exc).__name__})", fix, secrets)
 
 
 def _setting_for(path: str, folders: Sequence[tuple[str, Path]]) -> tuple[str | None, Path | None]:

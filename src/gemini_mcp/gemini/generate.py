@@ -1,14 +1,16 @@
-"""One generateContent call, streamed when the client asked for progress.
+"""generateContent and countTokens: one call, its answer read by `response.read_answer`.
 
-With a progress token the answer is streamed (`generate_content_stream`) and every chunk is forwarded as a
-progress notification whose `message` is the text so far, so hosts that show progress show the answer
-being written. The chunks are merged into one response, so the tool's final result is the same as
-without streaming.
+When the caller listens to progress the answer is streamed (`generate_content_stream`) and every chunk is
+forwarded as a progress notification whose `message` is the text so far, so hosts that show progress show
+the answer being written. The chunks are merged into one response, so the result is the same as without
+streaming. Media answers (an image, a speech clip) are not streamed: their tools report a heartbeat instead.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
+
+from gemini_mcp.gemini.response import Answer, read_answer, read_parts
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -19,30 +21,51 @@ PROGRESS_MESSAGE_CHARS = 4000  # hosts show a line or two; the whole text comes 
 
 
 async def generate(
-    call: GeminiCall, model: str, contents: list[types.Content], config: types.GenerateContentConfig | None
-) -> types.GenerateContentResponse:
+    call: GeminiCall,
+    model: str,
+    contents: list[types.Content],
+    config: types.GenerateContentConfig | None,
+    *,
+    stream: bool = True,
+) -> Answer:
+    """The answer to `contents`; streamed into progress messages when `stream` and someone listens."""
     client = await call.client()
     if config is not None and not any(getattr(config, name) is not None for name in config.model_fields_set):
         # An empty config still costs the SDK ~0.4 ms of field-by-field conversion (benchmarks/); skip it.
         config = None
-    if not call.wants_progress:
-        return await client.aio.models.generate_content(model=model, contents=contents, config=config)
+    if not (stream and call.wants_progress):
+        return read_answer(await client.aio.models.generate_content(model=model, contents=contents, config=config))
     chunks: list[types.GenerateContentResponse] = []
     text = ""
     async for chunk in await client.aio.models.generate_content_stream(model=model, contents=contents, config=config):
         chunks.append(chunk)
-        piece = _text(chunk)
+        piece = read_parts(_first_parts(chunk)).text
         if piece:
             text += piece
             shown = text if len(text) <= PROGRESS_MESSAGE_CHARS else "…" + text[-PROGRESS_MESSAGE_CHARS:]
             await call.progress(len(chunks), None, shown)
-    return merge_chunks(chunks)
+    return read_answer(merge_chunks(chunks))
 
 
-def _text(chunk: types.GenerateContentResponse) -> str:
-    if not chunk.candidates or not chunk.candidates[0].content or not chunk.candidates[0].content.parts:
-        return ""
-    return "".join(p.text for p in chunk.candidates[0].content.parts if p.text and not p.thought)
+async def count_tokens(
+    call: GeminiCall, model: str, contents: list[types.Content], system_instruction: str | None = None
+) -> int:
+    """Input tokens of `contents` on `model`. The Developer API's countTokens takes no system instruction
+    (it is left out there); Vertex counts it."""
+    from google.genai import types
+
+    client = await call.client()
+    config = None
+    if system_instruction and call.settings.backend == "vertex":
+        config = types.CountTokensConfig(system_instruction=system_instruction)
+    response = await client.aio.models.count_tokens(model=model, contents=contents, config=config)
+    return response.total_tokens or 0
+
+
+def _first_parts(chunk: types.GenerateContentResponse) -> list[types.Part] | None:
+    if not chunk.candidates or not chunk.candidates[0].content:
+        return None
+    return chunk.candidates[0].content.parts
 
 
 def merge_chunks(chunks: list[types.GenerateContentResponse]) -> types.GenerateContentResponse:
@@ -54,9 +77,7 @@ def merge_chunks(chunks: list[types.GenerateContentResponse]) -> types.GenerateC
     merged = chunks[-1].model_copy(deep=True)
     parts: list[types.Part] = []
     for chunk in chunks:
-        if not chunk.candidates or not chunk.candidates[0].content:
-            continue
-        for part in chunk.candidates[0].content.parts or []:
+        for part in _first_parts(chunk) or []:
             # Adjacent text parts of the same kind (answer or thought) are one part split across events.
             if parts and part.text is not None and parts[-1].text is not None and part.thought == parts[-1].thought:
                 parts[-1] = parts[-1].model_copy(update={"text": parts[-1].text + part.text})

@@ -1,4 +1,5 @@
-"""One Live API turn over an open session: send text and/or 16 kHz PCM, collect the reply until turnComplete.
+"""The Live API: open a session (`connect`), and run one turn over it: send text and/or 16 kHz PCM, collect the
+reply until turnComplete.
 
 Used by `live_converse` (a session opened for one turn) and `live_send` (a session kept across calls).
 Progress is reported while audio streams back, since a spoken reply can take several seconds.
@@ -7,14 +8,19 @@ Progress is reported while audio streams back, since a spoken reply can take sev
 from __future__ import annotations
 
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.lowlevel
 
+from gemini_mcp.gemini.response import read_parts
+from gemini_mcp.gemini.speech import speech_config
 from gemini_mcp.media.audio import LIVE_INPUT_MIME, pcm_format, wav_duration_s
 
 if TYPE_CHECKING:
+    from google import genai
     from google.genai import types
     from google.genai.live import AsyncSession
 
@@ -47,17 +53,18 @@ def connect_config(modality: Modality, voice: str | None, system_instruction: st
     audio = modality == "audio"
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO if audio else types.Modality.TEXT],
-        speech_config=(
-            types.SpeechConfig(
-                voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=voice))
-            )
-            if audio and voice
-            else None
-        ),
+        speech_config=speech_config(voice) if audio and voice else None,
         system_instruction=system_instruction,
         input_audio_transcription=types.AudioTranscriptionConfig(),
         output_audio_transcription=types.AudioTranscriptionConfig() if audio else None,
     )
+
+
+@asynccontextmanager
+async def connect(client: genai.Client, model: str, config: types.LiveConnectConfig) -> AsyncIterator[AsyncSession]:
+    """An open Live session, closed when the block ends; enter and leave it in one task (the SDK's rule)."""
+    async with client.aio.live.connect(model=model, config=config) as session:
+        yield session
 
 
 async def run_turn(session: AsyncSession, call: GeminiCall, text: str | None, pcm16k: bytes | None) -> LiveReply:
@@ -91,14 +98,12 @@ async def run_turn(session: AsyncSession, call: GeminiCall, text: str | None, pc
             reply.input_transcript += content.input_transcription.text
         if content.output_transcription and content.output_transcription.text:
             reply.output_transcript += content.output_transcription.text
-        for part in content.model_turn.parts if content.model_turn and content.model_turn.parts else []:
-            if part.inline_data and part.inline_data.data:
-                reply.pcm += part.inline_data.data
-                reply.pcm_mime = reply.pcm_mime or part.inline_data.mime_type
-            elif part.text and not part.thought:
-                reply.text += part.text
-            else:
-                continue
+        said = read_parts(content.model_turn.parts if content.model_turn else None)
+        for media in said.inline:
+            reply.pcm += media.data or b""
+            reply.pcm_mime = reply.pcm_mime or media.mime_type
+        reply.text += said.text
+        if said.inline or said.text:
             if reply.first_reply_ms is None:
                 reply.first_reply_ms = (time.monotonic() - started) * 1000
             what = f"{reply.audio_seconds:.1f} s of audio" if reply.pcm else f"{len(reply.text)} characters"

@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gemini_mcp.errors import UserInputError
+
 
 class Task(StrEnum):
     """What a call is for; decides the default model when the caller names none."""
@@ -75,8 +77,8 @@ DEPRECATED: dict[str, str] = {
 _DEPRECATED_FAMILIES = re.compile(r"^(gemini-1\.5-flash-8b|gemini-1\.5-flash|gemini-1\.5-pro|gemini-1\.0-pro)")
 
 
-class ModelError(ValueError):
-    """A model name the caller gave cannot be used; the message names the fix."""
+class ModelError(UserInputError, ValueError):
+    """A model name or thinking setting the caller gave cannot be used; the message names the field and the fix."""
 
 
 def _normalise(name: str) -> str:

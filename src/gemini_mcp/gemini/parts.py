@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import GeminiCallError, UserInputError
 from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
 
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ async def upload(media: LoadedMedia, call: GeminiCall, *, field: str) -> tuple[s
     delay = 0.2
     while _state(uploaded) == "PROCESSING":
         if time.monotonic() > deadline:
-            raise UserInputError(
+            raise GeminiCallError(
                 f"{field}: the uploaded file {uploaded.name} was still processing after {FILE_READY_TIMEOUT_S:g} s; "
                 f"retry later with file_uri={uploaded.uri}"
             )
@@ -66,7 +66,10 @@ async def upload(media: LoadedMedia, call: GeminiCall, *, field: str) -> tuple[s
         uploaded = await client.aio.files.get(name=uploaded.name or "")
     if _state(uploaded) == "FAILED":
         detail = uploaded.error.message if uploaded.error else "no reason given"
-        raise UserInputError(f"{field}: Gemini could not process the uploaded file ({detail})")
+        raise GeminiCallError(
+            f"{field}: Gemini could not process the uploaded file ({detail}); check that the file opens and is "
+            "of the type it claims, then retry"
+        )
     return uploaded.uri or "", uploaded.mime_type or media.mime_type
 
 

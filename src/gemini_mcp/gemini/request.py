@@ -1,7 +1,8 @@
 """The request vocabulary text tools share: prompt or messages, sampling, thinking; and their SDK form.
 
 Input models here are mixed into each tool's own input model, so every text tool takes the same field
-names with the same descriptions. `build_config` applies the model rules (thinking) in one place.
+names with the same descriptions. `build_config` applies the model rules (thinking) in one place;
+`user_contents` and `builtin_tools` build the rest of a request, so tools never spell SDK types.
 """
 
 from __future__ import annotations
@@ -165,6 +166,33 @@ async def build_contents(request: PromptFields, call: GeminiCall) -> list[types.
         last = contents[-1]
         last.parts = [*extra, *(last.parts or [])]
     return contents
+
+
+async def user_contents(
+    text: str | None, media: list[MediaInput] | None, call: GeminiCall, *, field: str = "media"
+) -> list[types.Content]:
+    """One user turn: `media` (loaded, inline or uploaded) then `text`."""
+    from google.genai import types
+
+    from gemini_mcp.gemini.parts import parts_of
+
+    return [types.Content(role="user", parts=await parts_of(text, media, call, field=field))]
+
+
+def builtin_tools(
+    *, url_context: bool = False, code_execution: bool = False, google_search: bool = False
+) -> list[types.Tool] | None:
+    """Gemini's own tools to switch on (None: none), for `build_config(tools=...)`."""
+    from google.genai import types
+
+    tools = []
+    if google_search:
+        tools.append(types.Tool(google_search=types.GoogleSearch()))
+    if url_context:
+        tools.append(types.Tool(url_context=types.UrlContext()))
+    if code_execution:
+        tools.append(types.Tool(code_execution=types.ToolCodeExecution()))
+    return tools or None
 
 
 def build_config(request: SamplingFields, model: str, notes: list[str], **extra: Any) -> types.GenerateContentConfig:

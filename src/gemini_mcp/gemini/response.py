@@ -1,12 +1,21 @@
-"""Reading a GenerateContentResponse: text, finish reason, token usage, and blocked/empty answers."""
+"""Reading what Gemini answered, once for every tool: `read_answer` turns a GenerateContentResponse into an
+`Answer` (text with thoughts skipped, media, function calls, code runs, URLs read, grounding, finish reason,
+usage, and why an answer is missing or blocked); `read_parts` does the same for any list of parts (a chat's
+history, a Live turn, a streamed chunk).
+
+Nothing here raises on a strange answer: the tool decides what it needs (`require_text`, `require_media`),
+and those raise `EmptyAnswer`, an upstream error, worded with Gemini's reason.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import GeminiCallError
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -36,12 +45,216 @@ class GenerationInfo(BaseModel):
     ] = None
 
 
-class EmptyAnswer(UserInputError):
-    """The model returned nothing usable (blocked prompt, safety stop, no candidates)."""
+class EmptyAnswer(GeminiCallError):
+    """Gemini answered with nothing usable: a blocked prompt, a safety stop, no candidates, an empty answer.
+    Upstream, not the caller's input: the message quotes Gemini's reason and says what to try."""
 
 
-def usage_of(response: types.GenerateContentResponse) -> Usage | None:
-    meta = response.usage_metadata
+def name_of(value: Any) -> str | None:
+    """An SDK enum (or plain string) as its API name: `FinishReason.STOP` → 'STOP'."""
+    return None if value is None else str(getattr(value, "value", value))
+
+
+@dataclass(frozen=True)
+class Media:
+    """A media part: inline bytes (`data`) or a file reference (`uri`)."""
+
+    mime_type: str | None
+    data: bytes | None = None
+    uri: str | None = None
+
+
+@dataclass(frozen=True)
+class CalledFunction:
+    name: str
+    args: dict[str, Any]
+    id: str | None = None
+
+
+@dataclass
+class CodeRun:
+    language: str | None = None
+    code: str | None = None
+    outcome: str | None = None
+    output: str | None = None
+
+
+@dataclass(frozen=True)
+class UrlRead:
+    url: str
+    status: str | None
+
+
+@dataclass(frozen=True)
+class Source:
+    title: str | None
+    uri: str | None
+
+
+@dataclass(frozen=True)
+class Support:
+    """A span of the answer backed by sources: it ends at `end_byte` (a UTF-8 offset, as the API counts);
+    `sources` index `Grounding.sources`."""
+
+    end_byte: int
+    sources: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Grounding:
+    sources: list[Source]
+    queries: list[str]
+    supports: list[Support]
+
+    def cite(self, text: str) -> str:
+        """`text` with [n] after each supported span (n counts from 1, as `sources` are listed)."""
+        data = text.encode("utf-8")
+        inserts = [
+            (min(s.end_byte, len(data)), "".join(f"[{i + 1}]" for i in s.sources)) for s in self.supports if s.sources
+        ]
+        for end, markers in sorted(inserts, key=lambda item: item[0], reverse=True):
+            data = data[:end] + markers.encode() + data[end:]
+        return data.decode("utf-8", errors="replace")
+
+
+@dataclass
+class Parts:
+    """What a list of parts says: the answer's text (thoughts apart), media, function calls, code runs."""
+
+    text: str = ""
+    thoughts: str = ""
+    media: list[Media] = field(default_factory=list)
+    function_calls: list[CalledFunction] = field(default_factory=list)
+    code_runs: list[CodeRun] = field(default_factory=list)
+
+    @property
+    def inline(self) -> list[Media]:
+        """The media that came as bytes (what a generated image or audio clip is)."""
+        return [m for m in self.media if m.data]
+
+
+def read_parts(parts: Iterable[types.Part] | None) -> Parts:
+    read = Parts()
+    for part in parts or []:
+        if part.text is not None:
+            if part.thought:
+                read.thoughts += part.text
+            else:
+                read.text += part.text
+        if part.inline_data is not None:
+            read.media.append(Media(part.inline_data.mime_type, data=part.inline_data.data))
+        if part.file_data is not None:
+            read.media.append(Media(part.file_data.mime_type, uri=part.file_data.file_uri))
+        if part.function_call is not None:
+            call = part.function_call
+            read.function_calls.append(CalledFunction(call.name or "", dict(call.args or {}), call.id))
+        if part.executable_code is not None:
+            code = part.executable_code
+            read.code_runs.append(CodeRun(language=name_of(code.language), code=code.code))
+        if part.code_execution_result is not None:
+            if not read.code_runs:
+                read.code_runs.append(CodeRun())
+            result = part.code_execution_result
+            read.code_runs[-1].outcome = name_of(result.outcome)
+            read.code_runs[-1].output = result.output
+    return read
+
+
+@dataclass
+class Answer(Parts):
+    """One generateContent answer, its first candidate read."""
+
+    has_candidates: bool = False
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    prompt_block: str | None = None  # why the prompt itself was refused (promptFeedback.blockReason)
+    prompt_block_message: str | None = None
+    flagged: list[str] = field(default_factory=list)  # safety ratings that blocked or ran high: CATEGORY=LEVEL
+    urls_read: list[UrlRead] | None = None
+    grounding: Grounding | None = None
+
+    @property
+    def refusal(self) -> str | None:
+        """Why Gemini gave no usable answer (a blocked prompt, no candidates, a safety stop), worded; else None."""
+        if self.prompt_block is not None:
+            detail = f" ({self.prompt_block_message})" if self.prompt_block_message else ""
+            return (
+                f"Gemini blocked the prompt: {self.prompt_block}{detail}. Rephrase the request; nothing was generated"
+            )
+        if not self.has_candidates:
+            return "Gemini returned no answer (no candidates). Retry, or rephrase the request"
+        if self.finish_reason in _BLOCKING_FINISH:
+            detail = f" ({', '.join(self.flagged)})" if self.flagged else ""
+            partial = f" Partial text before the stop: {self.text!r}" if self.text else ""
+            return f"Gemini stopped the answer for {self.finish_reason}{detail}. Rephrase the request.{partial}"
+        return None
+
+    def require_text(self) -> str:
+        """The answer's text; raises EmptyAnswer saying why there is none."""
+        refusal = self.refusal
+        if refusal is not None:
+            raise EmptyAnswer(refusal)
+        if not self.text:
+            if self.finish_reason == "MAX_TOKENS":
+                raise EmptyAnswer(
+                    "The answer was empty because max_output_tokens was used up (thinking counts toward it): "
+                    "raise max_output_tokens or set a smaller thinking_budget"
+                )
+            raise EmptyAnswer(
+                f"Gemini returned an empty answer (finish reason {self.finish_reason}). Retry or rephrase"
+            )
+        return self.text
+
+    def require_media(self, missing: str) -> list[Media]:
+        """The inline media; raises EmptyAnswer with Gemini's reason, or `missing` when it gave none."""
+        if self.inline:
+            return self.inline
+        raise EmptyAnswer(self.refusal or missing)
+
+    def info(self, model: str, notes: list[str]) -> GenerationInfo:
+        return GenerationInfo(model=model, finish_reason=self.finish_reason, usage=self.usage, notes=notes or None)
+
+
+def read_answer(response: types.GenerateContentResponse) -> Answer:
+    candidate = response.candidates[0] if response.candidates else None
+    answer = Answer(**vars(read_parts(candidate.content.parts if candidate and candidate.content else None)))
+    answer.has_candidates = candidate is not None
+    answer.usage = _usage(response.usage_metadata)
+    feedback = response.prompt_feedback
+    if feedback is not None and feedback.block_reason is not None:
+        answer.prompt_block = name_of(feedback.block_reason)
+        answer.prompt_block_message = feedback.block_reason_message
+    if candidate is None:
+        return answer
+    answer.finish_reason = name_of(candidate.finish_reason)
+    answer.flagged = [
+        f"{name_of(r.category)}={name_of(r.probability)}"
+        for r in candidate.safety_ratings or []
+        if r.blocked or name_of(r.probability) in {"HIGH", "MEDIUM"}
+    ]
+    if candidate.url_context_metadata is not None:
+        answer.urls_read = [
+            UrlRead(m.retrieved_url or "", name_of(m.url_retrieval_status))
+            for m in candidate.url_context_metadata.url_metadata or []
+        ] or None
+    metadata = candidate.grounding_metadata
+    if metadata is not None:
+        answer.grounding = Grounding(
+            sources=[
+                Source(chunk.web.title if chunk.web else None, chunk.web.uri if chunk.web else None)
+                for chunk in metadata.grounding_chunks or []
+            ],
+            queries=list(metadata.web_search_queries or []),
+            supports=[
+                Support(s.segment.end_index, tuple(s.grounding_chunk_indices or ()))
+                for s in metadata.grounding_supports or []
+                if s.segment is not None and s.segment.end_index is not None
+            ],
+        )
+    return answer
+
+
+def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage | None:
     if meta is None:
         return None
     return Usage(
@@ -50,51 +263,3 @@ def usage_of(response: types.GenerateContentResponse) -> Usage | None:
         thinking_tokens=meta.thoughts_token_count,
         total_tokens=meta.total_token_count,
     )
-
-
-def finish_reason_of(response: types.GenerateContentResponse) -> str | None:
-    if not response.candidates:
-        return None
-    reason = response.candidates[0].finish_reason
-    return None if reason is None else str(getattr(reason, "value", reason))
-
-
-def info_of(response: types.GenerateContentResponse, model: str, notes: list[str]) -> GenerationInfo:
-    return GenerationInfo(
-        model=model,
-        finish_reason=finish_reason_of(response),
-        usage=usage_of(response),
-        notes=notes or None,
-    )
-
-
-def text_of(response: types.GenerateContentResponse) -> str:
-    """The answer's text (thought summaries excluded); raises EmptyAnswer explaining why there is none."""
-    feedback = response.prompt_feedback
-    if feedback is not None and feedback.block_reason is not None:
-        reason = getattr(feedback.block_reason, "value", feedback.block_reason)
-        detail = f" ({feedback.block_reason_message})" if feedback.block_reason_message else ""
-        raise EmptyAnswer(f"Gemini blocked the prompt: {reason}{detail}. Rephrase the request; nothing was generated")
-    if not response.candidates:
-        raise EmptyAnswer("Gemini returned no answer (no candidates). Retry, or rephrase the request")
-    candidate = response.candidates[0]
-    parts = candidate.content.parts if candidate.content and candidate.content.parts else []
-    text = "".join(part.text for part in parts if part.text and not part.thought)
-    reason = finish_reason_of(response)
-    if reason in _BLOCKING_FINISH:
-        ratings = [
-            f"{getattr(r.category, 'value', r.category)}={getattr(r.probability, 'value', r.probability)}"
-            for r in candidate.safety_ratings or []
-            if r.blocked or (r.probability and str(getattr(r.probability, "value", "")) in {"HIGH", "MEDIUM"})
-        ]
-        detail = f" ({', '.join(ratings)})" if ratings else ""
-        partial = f" Partial text before the stop: {text!r}" if text else ""
-        raise EmptyAnswer(f"Gemini stopped the answer for {reason}{detail}. Rephrase the request.{partial}")
-    if not text:
-        if reason == "MAX_TOKENS":
-            raise EmptyAnswer(
-                "The answer was empty because max_output_tokens was used up (thinking counts toward it): "
-                "raise max_output_tokens or set a smaller thinking_budget"
-            )
-        raise EmptyAnswer(f"Gemini returned an empty answer (finish reason {reason}). Retry or rephrase")
-    return text

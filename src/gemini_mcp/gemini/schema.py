@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import GeminiCallError, UserInputError
 
 Dialect = Literal["gemini", "json"]
 
@@ -168,10 +168,14 @@ def _gemini_to_json(node: dict[str, Any]) -> dict[str, Any]:
 
 
 def validate_value(value: Any, json_schema: dict[str, Any], where: str = "answer") -> None:
-    """Raise UserInputError when `value` does not match `json_schema`, naming the path."""
+    """Raise GeminiCallError when Gemini's answer `value` does not match `json_schema`, naming the path: the
+    schema was checked before the call, so a mismatch is the model's, not the caller's."""
     from jsonschema import Draft202012Validator
 
     error = next(iter(sorted(Draft202012Validator(json_schema).iter_errors(value), key=str)), None)
     if error is not None:
         location = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in error.absolute_path)
-        raise UserInputError(f"{where}{location}: {error.message}")
+        raise GeminiCallError(
+            f"{where}{location}: {error.message}. Gemini's answer did not match the schema: retry, or describe "
+            "the field in the prompt or the schema's descriptions"
+        )

@@ -1,4 +1,4 @@
-"""Server-side chat sessions: the SDK's `client.aio.chats` objects, keyed by an id, bounded in number and age.
+"""Server-side chat sessions: the SDK chat objects of `gemini/chats.py`, keyed by an id, bounded in number and age.
 
 A session lives in this process only, so chats need sticky routing across HTTP replicas and are refused
 in stateless mode. When the store is full the least recently used session is closed to make room.

@@ -20,13 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 import anyio
 
-from gemini_mcp.errors import UserInputError
-from gemini_mcp.gemini.live import SESSION_LIMIT_S, LiveReply, Modality, connect_config, run_turn
+from gemini_mcp.errors import ServerBug, UserInputError
+from gemini_mcp.gemini.live import SESSION_LIMIT_S, LiveReply, Modality, connect, connect_config, run_turn
 
 if TYPE_CHECKING:
-    from google.genai.live import AsyncSession
-
     from gemini_mcp.framework.call import Call
+    from gemini_mcp.gemini.live import AsyncSession
 
 logger = logging.getLogger("gemini_mcp.live")
 
@@ -64,8 +63,11 @@ class LiveSessions:
         self, call: Call, model: str, modality: Modality, voice: str | None, system: str | None
     ) -> LiveSession:
         background = call.services.background  # the server's lifespan task group: keepers outlive this call
-        if background is None:
-            raise UserInputError("live sessions need the server's background tasks, which are not running")
+        if background is None:  # assembled without its lifespan, or already past it: not the caller's doing
+            raise ServerBug(
+                "live sessions need the server's background tasks, which are not running (the server is shutting "
+                "down, or was started without its lifespan); use live_converse for a single turn"
+            )
         if len(self.sessions) >= self.max_sessions:
             raise UserInputError(
                 f"{len(self.sessions)} live sessions are open, the most allowed (GEMINI_MCP_LIVE_MAX_SESSIONS): "
@@ -83,7 +85,7 @@ class LiveSessions:
 
     async def _keep(self, client: Any, session: LiveSession, config: Any) -> None:
         try:
-            async with client.aio.live.connect(model=session.model, config=config) as sdk:
+            async with connect(client, session.model, config) as sdk:
                 session.sdk = sdk
                 session.opened.set()
                 while not session.ending.is_set():

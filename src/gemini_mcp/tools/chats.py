@@ -7,13 +7,14 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import LocalEnvironmentError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.chats import history, open_chat, send
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
-from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
 from gemini_mcp.tools._chat_store import ChatSession, ChatStore
 
@@ -22,7 +23,7 @@ _CHAT_ID = Field(description="The id chat_start returned.")
 
 def store(call: Call) -> ChatStore:
     if call.settings.stateless:
-        raise UserInputError(
+        raise LocalEnvironmentError(
             "chats are not available in stateless mode (GEMINI_MCP_STATELESS): a chat lives in one server "
             "process. Use generate_text with `contents` carrying the whole conversation instead"
         )
@@ -43,9 +44,7 @@ class ChatStartOutput(ToolOutput):
 async def chat_start(args: ChatStartInput, call: Call) -> CallToolResult:
     chats = store(call)
     call.model = model = resolve_text_model(args.model)
-    config = build_config(args, model, call.notes)
-    client = await call.client()
-    session, note = chats.add(model, client.aio.chats.create(model=model, config=config))
+    session, note = chats.add(model, await open_chat(call, model, build_config(args, model, call.notes)))
     if note:
         call.notes.append(note)
     output = ChatStartOutput(chat_id=session.id, model=model, notes=call.notes or None)
@@ -70,11 +69,11 @@ async def chat_send(args: ChatSendInput, call: Call) -> CallToolResult:
     call.model = session.model
     parts = await parts_of(args.message, args.media, call, field="media")
     async with session.lock:
-        response = await session.chat.send_message(parts)
+        answer = await send(session.chat, parts)
         session.turns += 1
-    text = text_of(response)
+    text = answer.require_text()
     output = ChatSendOutput(
-        chat_id=session.id, text=text, turn=session.turns, **info_of(response, session.model, call.notes).model_dump()
+        chat_id=session.id, text=text, turn=session.turns, **answer.info(session.model, call.notes).model_dump()
     )
     return structured_result(output, text=text)
 
@@ -97,17 +96,10 @@ class ChatHistoryOutput(ToolOutput):
 
 
 def _turns(session: ChatSession) -> list[Turn]:
-    turns = []
-    for content in session.chat.get_history():
-        parts = content.parts or []
-        text = "".join(p.text for p in parts if p.text and not p.thought)
-        media = [
-            (p.inline_data.mime_type if p.inline_data else p.file_data.mime_type if p.file_data else None) or "media"
-            for p in parts
-            if p.inline_data is not None or p.file_data is not None
-        ]
-        turns.append(Turn(role=content.role or "user", text=text, media=media or None))
-    return turns
+    return [
+        Turn(role=role, text=said.text, media=[m.mime_type or "media" for m in said.media] or None)
+        for role, said in history(session.chat)
+    ]
 
 
 async def chat_history(args: ChatIdInput, call: Call) -> CallToolResult:

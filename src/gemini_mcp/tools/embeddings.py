@@ -12,9 +12,9 @@ from pydantic import Field
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.embeddings import embed
 from gemini_mcp.gemini.models import Task, resolve_model
 
-BATCH = 100  # the API's limit of texts per batchEmbedContents
 TEXT_SUMMARY_LIMIT = 20_000  # values; above this the text content is a summary and the vectors stay structured
 
 TaskType = Literal[
@@ -71,18 +71,12 @@ def _normalized(values: list[float]) -> list[float]:
 
 
 async def embed_text(args: EmbedTextInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_model(args.model, Task.EMBEDDING)
-    client = await call.client()
-    config = types.EmbedContentConfig(task_type=args.task_type, output_dimensionality=args.output_dimensionality)
-    embeddings: list[Embedding] = []
-    for start in range(0, len(args.texts), BATCH):
-        batch = args.texts[start : start + BATCH]
-        response = await client.aio.models.embed_content(model=model, contents=batch, config=config)
-        for offset, embedding in enumerate(response.embeddings or []):
-            values = list(embedding.values or [])
-            embeddings.append(Embedding(index=start + offset, values=_normalized(values) if args.normalize else values))
+    vectors = await embed(call, model, args.texts, task_type=args.task_type, dimensions=args.output_dimensionality)
+    embeddings = [
+        Embedding(index=index, values=_normalized(values) if args.normalize else values)
+        for index, values in enumerate(vectors)
+    ]
     dimensions = len(embeddings[0].values) if embeddings else 0
     output = EmbedTextOutput(model=model, dimensions=dimensions, embeddings=embeddings)
     if dimensions * len(embeddings) <= TEXT_SUMMARY_LIMIT:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import BaseModel, ConfigDict, Field
@@ -17,9 +17,10 @@ from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.functions import CallingMode, Declared, Returned, calling_config, result_turns
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import TextRequest, build_config, build_contents, resolve_text_model
-from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.gemini.schema import check_schema
 
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
@@ -62,7 +63,7 @@ class PlanFunctionCallsInput(ToolInput, TextRequest):
         list[FunctionDeclaration], Field(min_length=1, max_length=128, description="The functions the model may call.")
     ]
     mode: Annotated[
-        Literal["AUTO", "ANY", "NONE"],
+        CallingMode,
         Field(description="AUTO: the model decides; ANY: it must call at least one function; NONE: it must not."),
     ] = "AUTO"
     allowed_function_names: Annotated[
@@ -111,64 +112,23 @@ def check_declarations(functions: list[FunctionDeclaration]) -> None:
 
 
 async def plan_function_calls(args: PlanFunctionCallsInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     check_declarations(args.functions)
     names = {f.name for f in args.functions}
     for index, name in enumerate(args.allowed_function_names or []):
         if name not in names:
             raise UserInputError(f"allowed_function_names[{index}]: '{name}' is not one of the declared functions")
     call.model = model = resolve_text_model(args.model)
-    declarations = []
-    for function in args.functions:
-        declaration = types.FunctionDeclaration(name=function.name, description=function.description)
-        if function.parameters is not None:
-            if check_schema(function.parameters, "parameters") == "gemini":
-                declaration.parameters = types.Schema.model_validate(function.parameters)
-            else:
-                declaration.parameters_json_schema = function.parameters
-        declarations.append(declaration)
-    config = build_config(
-        args,
-        model,
-        call.notes,
-        tools=[types.Tool(function_declarations=declarations)],
-        tool_config=types.ToolConfig(
-            function_calling_config=types.FunctionCallingConfig(
-                mode=types.FunctionCallingConfigMode(args.mode), allowed_function_names=args.allowed_function_names
-            )
-        ),
-        automatic_function_calling=types.AutomaticFunctionCallingConfig(disable=True),
-    )
+    offered = [Declared(f.name, f.description, f.parameters) for f in args.functions]
+    config = build_config(args, model, call.notes, **calling_config(offered, args.mode, args.allowed_function_names))
     contents = await build_contents(args, call)
-    if args.results:
-        contents.append(
-            types.Content(
-                role="model",
-                parts=[
-                    types.Part(function_call=types.FunctionCall(name=r.name, args=r.args, id=r.id))
-                    for r in args.results
-                ],
-            )
-        )
-        contents.append(
-            types.Content(
-                role="user",
-                parts=[
-                    types.Part(function_response=types.FunctionResponse(name=r.name, response=r.response, id=r.id))
-                    for r in args.results
-                ],
-            )
-        )
-    response = await generate(call, model, contents, config)
+    contents += result_turns([Returned(r.name, r.args, r.id, r.response) for r in args.results or []])
+    answer = await generate(call, model, contents, config)
     calls = [
-        FunctionCall(name=fc.name or "", args=dict(fc.args or {}), id=fc.id or f"call-{secrets.token_hex(4)}")
-        for fc in response.function_calls or []
+        FunctionCall(name=asked.name, args=asked.args, id=asked.id or f"call-{secrets.token_hex(4)}")
+        for asked in answer.function_calls
     ]
-    text = None if calls else text_of(response)
-    if calls and response.candidates and response.candidates[0].content:
-        text = "".join(p.text for p in response.candidates[0].content.parts or [] if p.text and not p.thought) or None
-    output = PlanFunctionCallsOutput(calls=calls, text=text, **info_of(response, model, call.notes).model_dump())
+    text = (answer.text or None) if calls else answer.require_text()
+    output = PlanFunctionCallsOutput(calls=calls, text=text, **answer.info(model, call.notes).model_dump())
     if calls:
         summary = "\n".join(f"call {c.name}({c.args}) id={c.id}" for c in calls)
         summary += "\nRun these, then call plan_function_calls again with `results` for the final answer."

@@ -1,13 +1,10 @@
 """Images: generate_image (Gemini image model or Imagen) and edit_image (Gemini image model).
 
-Rules from the Gemini guidance: the Gemini image model (`gemini-2.5-flash-image`, "nano banana") is called
-with `response_modalities=[IMAGE]` and no other config; Imagen takes `number_of_images`,
-`output_mime_type` and `aspect_ratio`. google-genai 3.x serves Imagen only in Vertex mode.
+The calls and their rules are `gemini/images.py`; google-genai 3.x serves Imagen only in Vertex mode.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Annotated, Any, Literal
 
 import anyio
@@ -16,13 +13,14 @@ from pydantic import Field
 
 from gemini_mcp.errors import BackendUnsupported, UserInputError
 from gemini_mcp.framework.call import Call
-from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.progress import reporting
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.images import draw, imagen
 from gemini_mcp.gemini.models import Task, resolve_model
-from gemini_mcp.gemini.parts import parts_of
-from gemini_mcp.gemini.response import EmptyAnswer, Usage, usage_of
+from gemini_mcp.gemini.request import user_contents
+from gemini_mcp.gemini.response import Answer, EmptyAnswer, Media, Usage
 from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.imaging import dimensions
 from gemini_mcp.media.inputs import MediaInput
@@ -121,100 +119,66 @@ async def generate_image(args: GenerateImageInput, call: Call) -> CallToolResult
 
 
 async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolResult:
-    from google.genai import types
-
     if args.negative_prompt is not None and model.startswith("imagen-4"):
         raise UserInputError(
             "negative_prompt: Imagen 4 models do not take a negative prompt; describe what to avoid in the prompt "
             "or use 'imagen-3.0-generate-002'"
         )
-    client = await call.client()
-    # google-genai marks generate_images deprecated in favour of Gemini image models; Imagen is still served and
-    # is what the caller asked for. A filter for this warning at this call site, set just before the call:
-    # `catch_warnings()` would swap the process-wide filters for everyone while other tasks and threads run.
-    warnings.filterwarnings("ignore", message="The generate_images method is deprecated", module=__name__)
     async with reporting(call, DRAWING, expected_s=15, done="Imagen finished; saving"):
-        response = await client.aio.models.generate_images(
-            model=model,
-            prompt=args.prompt,
-            config=types.GenerateImagesConfig(
-                number_of_images=args.number_of_images,
-                aspect_ratio=args.aspect_ratio,
-                output_mime_type=args.output_mime_type,
-                negative_prompt=args.negative_prompt,
-                include_rai_reason=True,
-            ),
+        answer = await imagen(
+            call,
+            model,
+            args.prompt,
+            count=args.number_of_images,
+            aspect_ratio=args.aspect_ratio,
+            mime_type=args.output_mime_type,
+            negative_prompt=args.negative_prompt,
         )
-    images: list[tuple[bytes, str]] = []
-    filtered: list[str] = []
-    for generated in response.generated_images or []:
-        image = generated.image
-        if image is not None and image.image_bytes:
-            images.append((image.image_bytes, image.mime_type or args.output_mime_type))
-        elif generated.rai_filtered_reason:
-            filtered.append(generated.rai_filtered_reason)
-    missing = args.number_of_images - len(images) - len(filtered)
-    if missing > 0:
-        filtered.extend(["withheld by the safety filter (no reason given)"] * missing)
-    if not images:
+    if not answer.images:
         raise EmptyAnswer(
-            "Imagen returned no image: " + ("; ".join(filtered) or "no reason given") + ". Rephrase the prompt"
+            "Imagen returned no image: " + ("; ".join(answer.filtered) or "no reason given") + ". Rephrase the prompt"
         )
-    if filtered:
-        call.notes.append(f"{len(filtered)} of {args.number_of_images} images were withheld by the safety filter")
-    return await deliver(call, model, images, args.prompt, args.output, filtered=filtered)
+    if answer.filtered:
+        call.notes.append(
+            f"{len(answer.filtered)} of {args.number_of_images} images were withheld by the safety filter"
+        )
+    return await deliver_images(call, model, answer.images, args.prompt, args.output, filtered=answer.filtered)
 
 
 async def _gemini_images(
     call: Call, model: str, prompt: str, inputs: list[MediaInput] | None, count: int, output: OutputMode
 ) -> CallToolResult:
-    from google.genai import types
-
-    client = await call.client()
-    contents = [types.Content(role="user", parts=await parts_of(prompt, inputs, call, field="images"))]
-    config = types.GenerateContentConfig(response_modalities=["IMAGE"])
-    responses: list[Any] = [None] * count
+    contents = await user_contents(prompt, inputs, call, field="images")
+    drawn: dict[int, Answer] = {}
 
     async def one(index: int) -> None:
-        responses[index] = await client.aio.models.generate_content(model=model, contents=contents, config=config)
+        drawn[index] = await draw(call, model, contents)
 
     finished = f"{model} finished; saving"
     async with reporting(call, DRAWING, expected_s=15, done=finished), anyio.create_task_group() as group:
         for index in range(count):
             group.start_soon(one, index)
-    images: list[tuple[bytes, str]] = []
-    texts: list[str] = []
-    filtered: list[str] = []
-    for response in responses:
-        candidate = response.candidates[0] if response.candidates else None
-        parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
-        found = [
-            (p.inline_data.data, p.inline_data.mime_type or "image/png")
-            for p in parts
-            if p.inline_data and p.inline_data.data
-        ]
-        images.extend(found)
-        texts.extend(p.text for p in parts if p.text and not p.thought)
-        if not found:
-            reason = candidate.finish_reason if candidate else None
-            block = response.prompt_feedback.block_reason if response.prompt_feedback else None
-            filtered.append(str(getattr(reason or block, "value", reason or block) or "no image returned"))
+    answers = [drawn[index] for index in range(count)]  # in the order asked, whichever finished first
+    images = [image for answer in answers for image in answer.inline]
+    texts = [answer.text for answer in answers if answer.text]
+    filtered = [
+        answer.finish_reason or answer.prompt_block or "no image returned" for answer in answers if not answer.inline
+    ]
     if not images:
         raise EmptyAnswer(
             f"{model} returned no image ({'; '.join(filtered)}). "
             + (" ".join(texts) + " " if texts else "")
             + "Rephrase the prompt (safety filters block some subjects)"
         )
-    usage = usage_of(responses[0])
-    return await deliver(
-        call, model, images, prompt, output, text="\n".join(texts) or None, filtered=filtered, usage=usage
+    return await deliver_images(
+        call, model, images, prompt, output, text="\n".join(texts) or None, filtered=filtered, usage=answers[0].usage
     )
 
 
-async def deliver(
+async def deliver_images(
     call: Call,
     model: str,
-    images: list[tuple[bytes, str]],
+    images: list[Media],
     hint: str,
     output: OutputMode,
     *,
@@ -227,13 +191,21 @@ async def deliver(
     blocks: list[ContentBlock] = []
     if text:
         blocks.append(TextContent(type="text", text=text))
-    for data, mime in images:
-        item = await call.media.save(data, mime_type=mime, kind="image", hint=hint)
-        size = await off_loop(dimensions, data, size=len(data))
-        saved.append(
-            GeneratedImage(**item.model_dump(), width=size[0] if size else None, height=size[1] if size else None)
+    for image in images:
+        data = image.data or b""
+        delivered = await deliver(
+            call,
+            data,
+            mime_type=image.mime_type or "image/png",
+            kind="image",
+            hint=hint,
+            output=output,
+            description=hint[:80],
         )
-        blocks.extend(media_content(call.media, item, data, output, description=hint[:80]))
+        size = await off_loop(dimensions, data, size=len(data))
+        width, height = size if size else (None, None)
+        saved.append(GeneratedImage(**delivered.saved.model_dump(), width=width, height=height))
+        blocks.extend(delivered.content)
     summary = f"{len(saved)} image(s) from {model}, saved: " + ", ".join(s.path for s in saved)
     if filtered:
         summary += f". Withheld by safety filters: {'; '.join(filtered)}"

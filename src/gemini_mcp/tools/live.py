@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import LocalEnvironmentError, UserInputError
 from gemini_mcp.framework.call import Call
-from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
-from gemini_mcp.gemini.live import LiveReply, connect_config, run_turn
+from gemini_mcp.gemini.live import LiveReply, connect, connect_config, run_turn
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.media.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
 from gemini_mcp.media.cpu import off_loop
@@ -109,7 +109,7 @@ def _voice(voice: Voice | None) -> str | None:
 # --- the Gemini calls --------------------------------------------------------------------------------------
 def sessions(call: Call) -> LiveSessions:
     if call.settings.stateless:
-        raise UserInputError(
+        raise LocalEnvironmentError(
             "live sessions are not available in stateless mode (GEMINI_MCP_STATELESS): a session is a connection "
             "held by one server process; use live_converse, which needs no session"
         )
@@ -144,11 +144,10 @@ async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | N
 async def live_converse(args: LiveConverseInput, call: Call) -> CallToolResult:
     call.model = model = resolve_model(args.model, Task.LIVE)
     text, pcm = await turn_input(args, call)
-    client = await call.client()
     config = connect_config(args.response_modality, _voice(args.voice), args.system_instruction)
-    async with client.aio.live.connect(model=model, config=config) as session:
+    async with connect(await call.client(), model, config) as session:
         reply = await run_turn(session, call, text, pcm)
-    return await deliver(call, model, reply, args.output, hint=text or "audio turn")
+    return await deliver_reply(call, model, reply, args.output, hint=text or "audio turn")
 
 
 async def live_session_start(args: LiveSessionStartInput, call: Call) -> CallToolResult:
@@ -171,7 +170,7 @@ async def live_send(args: LiveSendInput, call: Call) -> CallToolResult:
     call.model = session.model
     text, pcm = await turn_input(args, call)
     reply = await store.send(call, session, text, pcm)
-    return await deliver(
+    return await deliver_reply(
         call, session.model, reply, args.output, hint=text or "audio turn", session_id=session.id, turn=session.turns
     )
 
@@ -185,7 +184,7 @@ async def live_session_end(args: LiveSessionEndInput, call: Call) -> CallToolRes
 
 
 # --- the conversion to MCP content ----------------------------------------------------------------------
-async def deliver(
+async def deliver_reply(
     call: Call,
     model: str,
     reply: LiveReply,
@@ -199,8 +198,17 @@ async def deliver(
     saved = None
     if reply.pcm:
         wav = pcm_to_wav(reply.pcm, pcm_format(reply.pcm_mime))
-        saved = await call.media.save(wav, mime_type="audio/wav", kind="live", hint=hint[:40])
-        blocks.extend(media_content(call.media, saved, wav, output, description=reply.output_transcript[:80] or None))
+        delivered = await deliver(
+            call,
+            wav,
+            mime_type="audio/wav",
+            kind="live",
+            hint=hint[:40],
+            output=output,
+            description=reply.output_transcript[:80] or None,
+        )
+        saved = delivered.saved
+        blocks.extend(delivered.content)
     said = reply.text or reply.output_transcript
     lines = [said or "(no words in the reply)"]
     if reply.input_transcript:

@@ -11,6 +11,7 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.capabilities import Capabilities, describe
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.listing import list_models as list_available
 
 
 class ListModelsInput(ToolInput):
@@ -42,21 +43,7 @@ async def list_models(args: ListModelsInput, call: Call) -> CallToolResult:
     models: list[ModelInfo] = []
     notes: list[str] = []
     if call.settings.has_credentials:
-        client = await call.client()
-        async for model in await client.aio.models.list():
-            model_id = (model.name or "").removeprefix("models/").removeprefix("publishers/google/models/")
-            if args.contains and args.contains.lower() not in model_id.lower():
-                continue
-            models.append(
-                ModelInfo(
-                    id=model_id,
-                    display_name=model.display_name,
-                    description=model.description,
-                    input_token_limit=model.input_token_limit,
-                    output_token_limit=model.output_token_limit,
-                    supported_actions=model.supported_actions,
-                )
-            )
+        models = [ModelInfo(**vars(listed)) for listed in await list_available(call, args.contains)]
     else:
         notes.append(call.settings.missing_credentials_message())
     output = ListModelsOutput(models=models, capabilities=capabilities, notes=notes or None)

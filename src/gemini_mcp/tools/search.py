@@ -11,8 +11,15 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
-from gemini_mcp.gemini.request import ModelField, SamplingFields, build_config, resolve_text_model
-from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.request import (
+    ModelField,
+    SamplingFields,
+    build_config,
+    builtin_tools,
+    resolve_text_model,
+    user_contents,
+)
+from gemini_mcp.gemini.response import GenerationInfo
 
 
 class SearchWebInput(ToolInput, ModelField, SamplingFields):
@@ -40,44 +47,23 @@ class SearchWebOutput(ToolOutput, GenerationInfo):
     search_queries: Annotated[list[str], Field(description="The Google Search queries Gemini ran.")]
 
 
-def add_citations(text: str, supports: list[Any]) -> str:
-    """Insert [n] after each supported segment; the API gives segment ends as UTF-8 byte offsets."""
-    data = text.encode("utf-8")
-    inserts: list[tuple[int, str]] = []
-    for support in supports:
-        segment = support.segment
-        if segment is None or segment.end_index is None or not support.grounding_chunk_indices:
-            continue
-        markers = "".join(f"[{i + 1}]" for i in support.grounding_chunk_indices)
-        inserts.append((min(segment.end_index, len(data)), markers))
-    for end, markers in sorted(inserts, key=lambda item: item[0], reverse=True):
-        data = data[:end] + markers.encode() + data[end:]
-    return data.decode("utf-8", errors="replace")
-
-
 async def search_web(args: SearchWebInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_text_model(args.model)
-    config = build_config(args, model, call.notes, tools=[types.Tool(google_search=types.GoogleSearch())])
-    contents = [types.Content(role="user", parts=[types.Part(text=args.query)])]
-    response = await generate(call, model, contents, config)
-    text = text_of(response)
-    metadata = response.candidates[0].grounding_metadata if response.candidates else None
+    config = build_config(args, model, call.notes, tools=builtin_tools(google_search=True))
+    answer = await generate(call, model, await user_contents(args.query, None, call), config)
+    text = answer.require_text()
+    grounding = answer.grounding
     sources: list[Source] = []
     queries: list[str] = []
-    if metadata is not None:
-        for index, chunk in enumerate(metadata.grounding_chunks or []):
-            web = chunk.web
-            sources.append(Source(index=index + 1, title=web.title if web else None, uri=web.uri if web else None))
-        queries = list(metadata.web_search_queries or [])
+    if grounding is not None:
+        sources = [Source(index=n, title=s.title, uri=s.uri) for n, s in enumerate(grounding.sources, start=1)]
+        queries = grounding.queries
         if args.citations:
-            text = add_citations(text, list(metadata.grounding_supports or []))
+            text = grounding.cite(text)
     else:
         call.notes.append("Gemini answered without searching (no grounding metadata): the answer has no sources")
-    output = SearchWebOutput(
-        text=text, sources=sources, search_queries=queries, **info_of(response, model, call.notes).model_dump()
-    )
+    info = answer.info(model, call.notes).model_dump()
+    output = SearchWebOutput(text=text, sources=sources, search_queries=queries, **info)
     listing = "\n".join(f"[{s.index}] {s.title or ''} {s.uri or ''}".rstrip() for s in sources)
     return structured_result(output, text=f"{text}\n\nSources:\n{listing}" if listing else text)
 

@@ -14,12 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
-from gemini_mcp.framework.delivery import media_content
+from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.progress import reporting
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
-from gemini_mcp.gemini.response import EmptyAnswer, text_of
+from gemini_mcp.gemini.response import EmptyAnswer
+from gemini_mcp.gemini.speech import speak
 from gemini_mcp.media.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
 from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice
@@ -88,46 +89,18 @@ def _check_speakers(args: GenerateSpeechInput) -> None:
 
 
 async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_model(args.model, Task.SPEECH)
+    speakers = None
     if args.speakers is not None:
         _check_speakers(args)
-        voices = [s.voice.value for s in args.speakers]
-        speech_config = types.SpeechConfig(
-            multi_speaker_voice_config=types.MultiSpeakerVoiceConfig(
-                speaker_voice_configs=[
-                    types.SpeakerVoiceConfig(
-                        speaker=s.speaker,
-                        voice_config=types.VoiceConfig(
-                            prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=s.voice.value)
-                        ),
-                    )
-                    for s in args.speakers
-                ]
-            )
-        )
-    else:
-        voices = [args.voice.value]
-        speech_config = types.SpeechConfig(
-            voice_config=types.VoiceConfig(prebuilt_voice_config=types.PrebuiltVoiceConfig(voice_name=args.voice.value))
-        )
+        speakers = [(s.speaker, s.voice.value) for s in args.speakers]
+    voices = [voice for _, voice in speakers] if speakers else [args.voice.value]
     text = f"{args.style}: {args.text}" if args.style else args.text
-    client = await call.client()
     async with reporting(call, SPEAKING, expected_s=10, done="Speech ready; saving the WAV"):
-        response = await client.aio.models.generate_content(
-            model=model,
-            contents=text,
-            config=types.GenerateContentConfig(response_modalities=["AUDIO"], speech_config=speech_config),
-        )
-    candidate = response.candidates[0] if response.candidates else None
-    parts = candidate.content.parts if candidate and candidate.content and candidate.content.parts else []
-    audio = [p.inline_data for p in parts if p.inline_data is not None and p.inline_data.data]
-    if not audio:
-        text_of(response)  # raises with the block/finish reason when there is one
-        raise EmptyAnswer(f"{model} returned no audio; retry or shorten the text")
+        answer = await speak(call, model, text, voice=args.voice.value, speakers=speakers)
+    audio = answer.require_media(f"{model} returned no audio; retry or shorten the text")
     mime = audio[0].mime_type or "audio/L16;codec=pcm;rate=24000"
-    pcm = b"".join(blob.data or b"" for blob in audio)
+    pcm = b"".join(clip.data or b"" for clip in audio)
     fmt = pcm_format(mime)
     if is_raw_pcm(mime):
         wav = pcm_to_wav(pcm, fmt)
@@ -136,20 +109,25 @@ async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResu
         wav, duration = pcm, 0.0
     else:
         raise EmptyAnswer(f"{model} returned audio as {mime}, which this server cannot convert to WAV")
-    saved = await call.media.save(wav, mime_type="audio/wav", kind="speech", hint=args.text[:40])
+    delivered = await deliver(
+        call,
+        wav,
+        mime_type="audio/wav",
+        kind="speech",
+        hint=args.text[:40],
+        output=args.output,
+        description=args.text[:80],
+    )
     output = SpeechOutput(
         model=model,
-        audio=saved,
+        audio=delivered.saved,
         duration_s=round(duration, 3),
         sample_rate=fmt.rate,
         voices=voices,
         notes=call.notes or None,
     )
-    blocks = media_content(call.media, saved, wav, args.output, description=args.text[:80])
-    blocks.append(
-        TextContent(type="text", text=f"{duration:.1f} s of speech ({', '.join(voices)}), saved: {saved.path}")
-    )
-    return structured_result(output, blocks)
+    line = f"{duration:.1f} s of speech ({', '.join(voices)}), saved: {delivered.saved.path}"
+    return structured_result(output, [*delivered.content, TextContent(type="text", text=line)])
 
 
 # --- list_voices ---------------------------------------------------------------------------------------

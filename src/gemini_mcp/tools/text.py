@@ -8,13 +8,21 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.errors import UserInputError
+from gemini_mcp.errors import GeminiCallError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.generate import count_tokens as tokens_of
 from gemini_mcp.gemini.generate import generate
-from gemini_mcp.gemini.request import PromptFields, TextRequest, build_config, build_contents, resolve_text_model
-from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.request import (
+    PromptFields,
+    TextRequest,
+    build_config,
+    build_contents,
+    builtin_tools,
+    resolve_text_model,
+)
+from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.gemini.schema import check_schema, to_json_schema, validate_value
 
 _GENERATES = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -58,22 +66,16 @@ class GenerateTextOutput(ToolOutput, GenerationInfo):
 
 
 async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_text_model(args.model)
-    tools = []
-    if args.url_context:
-        tools.append(types.Tool(url_context=types.UrlContext()))
-    if args.code_execution:
-        tools.append(types.Tool(code_execution=types.ToolCodeExecution()))
-    config = build_config(args, model, call.notes, tools=tools or None)
-    response = await generate(call, model, await build_contents(args, call), config)
-    text = text_of(response)
+    tools = builtin_tools(url_context=args.url_context, code_execution=args.code_execution)
+    config = build_config(args, model, call.notes, tools=tools)
+    answer = await generate(call, model, await build_contents(args, call), config)
+    text = answer.require_text()
     output = GenerateTextOutput(
         text=text,
-        code_runs=_code_runs(response),
-        urls_read=_urls_read(response),
-        **info_of(response, model, call.notes).model_dump(),
+        code_runs=[CodeRun(**vars(run)) for run in answer.code_runs] or None,
+        urls_read=[UrlRead(**vars(read)) for read in answer.urls_read] if answer.urls_read else None,
+        **answer.info(model, call.notes).model_dump(),
     )
     blocks = [TextContent(type="text", text=text)]
     for run in output.code_runs or []:
@@ -81,32 +83,6 @@ async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
             TextContent(type="text", text=f"```python\n{run.code}\n```\nOutput ({run.outcome}):\n{run.output}")
         )
     return structured_result(output, blocks)
-
-
-def _code_runs(response: Any) -> list[CodeRun] | None:
-    runs: list[CodeRun] = []
-    parts = response.candidates[0].content.parts if response.candidates and response.candidates[0].content else None
-    for part in parts or []:
-        if part.executable_code is not None:
-            language = part.executable_code.language
-            runs.append(CodeRun(language=str(getattr(language, "value", language)), code=part.executable_code.code))
-        elif part.code_execution_result is not None:
-            if not runs:
-                runs.append(CodeRun())
-            outcome = part.code_execution_result.outcome
-            runs[-1].outcome = str(getattr(outcome, "value", outcome))
-            runs[-1].output = part.code_execution_result.output
-    return runs or None
-
-
-def _urls_read(response: Any) -> list[UrlRead] | None:
-    if not response.candidates or response.candidates[0].url_context_metadata is None:
-        return None
-    found = response.candidates[0].url_context_metadata.url_metadata or []
-    return [
-        UrlRead(url=m.retrieved_url or "", status=str(getattr(m.url_retrieval_status, "value", m.url_retrieval_status)))
-        for m in found
-    ] or None
 
 
 # --- generate_json -------------------------------------------------------------------------------------
@@ -137,17 +113,17 @@ async def generate_json(args: GenerateJsonInput, call: Call) -> CallToolResult:
     config = build_config(
         args, model, call.notes, response_mime_type="application/json", **{schema_field: args.response_schema}
     )
-    response = await generate(call, model, await build_contents(args, call), config)
-    text = text_of(response)
+    answer = await generate(call, model, await build_contents(args, call), config)
+    text = answer.require_text()
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise UserInputError(
+        raise GeminiCallError(
             f"Gemini's answer was not valid JSON ({exc.msg} at position {exc.pos}); retry, or simplify the "
             f"schema. Answer began: {text[:200]!r}"
         ) from None
     validate_value(data, to_json_schema(args.response_schema, dialect), where="answer (against schema)")
-    output = GenerateJsonOutput(data=data, **info_of(response, model, call.notes).model_dump())
+    output = GenerateJsonOutput(data=data, **answer.info(model, call.notes).model_dump())
     return structured_result(output, [TextContent(type="text", text=json.dumps(data, indent=2, ensure_ascii=False))])
 
 
@@ -169,17 +145,10 @@ class CountTokensOutput(ToolOutput):
 
 
 async def count_tokens(args: CountTokensInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_text_model(args.model)
-    client = await call.client()
-    config = None
-    if args.system_instruction and call.settings.backend == "vertex":
-        # The Developer API's countTokens takes no system instruction; Vertex counts it.
-        config = types.CountTokensConfig(system_instruction=args.system_instruction)
     contents = await build_contents(args, call)
-    response = await client.aio.models.count_tokens(model=model, contents=contents, config=config)
-    output = CountTokensOutput(model=model, total_tokens=response.total_tokens or 0)
+    total = await tokens_of(call, model, contents, args.system_instruction)
+    output = CountTokensOutput(model=model, total_tokens=total)
     return structured_result(output, text=f"{output.total_tokens} tokens ({model})")
 
 

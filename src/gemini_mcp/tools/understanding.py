@@ -11,9 +11,15 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
-from gemini_mcp.gemini.parts import parts_of
-from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
-from gemini_mcp.gemini.response import GenerationInfo, info_of, text_of
+from gemini_mcp.gemini.request import (
+    MEDIA_DESCRIPTION,
+    ModelField,
+    SamplingFields,
+    build_config,
+    resolve_text_model,
+    user_contents,
+)
+from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
 
 
@@ -40,16 +46,11 @@ class AnalyzeMediaOutput(ToolOutput, GenerationInfo):
 
 
 async def analyze_media(args: AnalyzeMediaInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     call.model = model = resolve_text_model(args.model)
-    parts = await parts_of(args.question, args.media, call, field="media")
-    config = build_config(args, model, call.notes)
-    response = await generate(call, model, [types.Content(role="user", parts=parts)], config)
-    text = text_of(response)
-    output = AnalyzeMediaOutput(
-        text=text, media_count=len(args.media), **info_of(response, model, call.notes).model_dump()
-    )
+    contents = await user_contents(args.question, args.media, call)
+    answer = await generate(call, model, contents, build_config(args, model, call.notes))
+    text = answer.require_text()
+    output = AnalyzeMediaOutput(text=text, media_count=len(args.media), **answer.info(model, call.notes).model_dump())
     return structured_result(output, text=text)
 
 
