@@ -15,13 +15,14 @@ from mcp_types import ListRootsRequest, ListRootsResult
 
 from gemini_mcp.config.settings import Settings
 from gemini_mcp.errors import redact
+from gemini_mcp.framework.mcp_adapter import progress_requested
 from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.media.store import MediaStore
 
 if TYPE_CHECKING:
     from google import genai
 
-    from gemini_mcp.framework.spec import ToolSpec
+    from gemini_mcp.framework.catalog import RegisteredSpec
     from gemini_mcp.media.links import MediaUrlSigner
 
 logger = logging.getLogger("gemini_mcp.tools")
@@ -37,7 +38,7 @@ class Services:
     gemini: GeminiClient
     media: MediaStore
     media_urls: MediaUrlSigner | None = None  # signs /media/<id> download links when serving HTTP
-    specs: list[ToolSpec[Any]] = field(default_factory=list)  # every registered tool, for capabilities
+    specs: list[RegisteredSpec] = field(default_factory=list)  # every registered tool, for capabilities
     _shared: dict[str, Any] = field(default_factory=dict)
     inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
     _idle: anyio.Event | None = None
@@ -106,9 +107,9 @@ class Call:
             return False
         try:
             context = self.mcp.request_context
-        except ValueError:
+        except ValueError:  # a Context built outside a request (MCPServer.call_tool without one)
             return False
-        return _progress_requested(context)
+        return progress_requested(context)
 
     async def progress(self, progress: float, total: float | None = None, message: str | None = None) -> None:
         """Report progress; a no-op when the client asked for none. Redacted like results: a streamed answer's
@@ -137,24 +138,3 @@ class Call:
             logger.debug("roots/list failed: %s", exc)
             return None
         return [str(root.uri) for root in result.roots]
-
-
-def _progress_requested(context: Any) -> bool:
-    """The token is in `_meta` on JSON-RPC transports; the in-memory (2026) dispatcher keeps the caller's
-    callback on the request's outbound channel instead, so look there too."""
-    meta = context.meta or {}
-    if meta.get("progress_token") is not None or meta.get("progressToken") is not None:
-        return True
-    params_meta = (context.params or {}).get("_meta") or {}
-    if isinstance(params_meta, dict) and params_meta.get("progressToken") is not None:
-        return True
-    outbound = getattr(context.session, "_request_outbound", None)
-    for _ in range(4):  # runners wrap the channel (`_inner`)
-        if outbound is None:
-            return False
-        if any(
-            getattr(outbound, name, None) is not None for name in ("_on_progress", "_progress_token", "progress_token")
-        ):
-            return True
-        outbound = getattr(outbound, "_inner", None)
-    return False

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from gemini_mcp.config.settings import Settings
-from gemini_mcp.framework.spec import ToolSpec
 from gemini_mcp.gemini.models import DEFAULT_MODELS, alias_table
+
+if TYPE_CHECKING:
+    from gemini_mcp.framework.catalog import RegisteredSpec
 
 CAPABILITIES_URI = "gemini://capabilities"
 
@@ -34,7 +37,7 @@ class Capabilities(BaseModel):
     defaults: Annotated[dict[str, str], Field(description="Default model per task.")]
 
 
-def describe(settings: Settings, specs: list[ToolSpec[Any]]) -> Capabilities:
+def describe(settings: Settings, specs: Sequence[RegisteredSpec]) -> Capabilities:
     if settings.uses_project:
         location = settings.location or "us-central1"
         credentials = f"Vertex project {settings.project} ({location}), application default credentials"

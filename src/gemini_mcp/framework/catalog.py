@@ -11,65 +11,88 @@ and the catalog is written for next time.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any, TypeAlias
 
 from mcp_types import ToolAnnotations
+from pydantic import BaseModel
 
+from gemini_mcp.config.settings import Backend, Settings
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.spec import ToolSpec
+
+if TYPE_CHECKING:
+    from gemini_mcp.framework.call import Call
+    from gemini_mcp.framework.jobs import JobKind
 
 CATALOG_KEY = "catalog"
 
 
-class LazyToolSpec(ToolSpec[Any]):
-    """A ToolSpec known from the catalog; its models and handler load from its module when first used."""
+class LazyToolSpec:
+    """A tool known from the catalog, standing in for its ToolSpec until the module is imported.
 
-    def __init__(self, entry: dict[str, Any]) -> None:  # not the dataclass __init__: no models to pass yet
-        values = {
-            "name": entry["name"],
-            "title": entry["title"],
-            "description": entry["description"],
-            "annotations": ToolAnnotations.model_validate(entry["annotations"]),
-            "backends": frozenset(entry["backends"]),
-            "backend_hint": entry["backend_hint"],
-            "long_running": entry["long_running"],
-            "module": entry["module"],
-            "_loaded": None,
-        }
-        for name, value in values.items():
-            object.__setattr__(self, name, value)
+    What registration, capabilities and job lookup read (name, title, description, annotations, backends, the
+    job kind's name) comes from the catalog entry. The models, the handler and everything else a call needs
+    come from the real ToolSpec (`spec`), imported on first use. A plain class, not a ToolSpec subclass: a
+    frozen dataclass's fields cannot be filled in later without bypassing its frozenness.
+    """
 
-    def _load(self) -> ToolSpec[Any]:
-        loaded: ToolSpec[Any] | None = self.__dict__["_loaded"]
-        if loaded is None:
-            module = importlib.import_module(self.__dict__["module"])
-            loaded = next(spec for spec in module.TOOLS if spec.name == self.name)
-            object.__setattr__(self, "_loaded", loaded)
-        return loaded
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.name: str = entry["name"]
+        self.title: str = entry["title"]
+        self.description: str = entry["description"]
+        self.annotations = ToolAnnotations.model_validate(entry["annotations"])
+        self.backends: frozenset[Backend] = frozenset(entry["backends"])
+        self.backend_hint: str = entry["backend_hint"]
+        self.job_name: str | None = entry["job"]
+        self.module: str = entry["module"]
+        self._spec: ToolSpec[Any] | None = None
+
+    @property
+    def spec(self) -> ToolSpec[Any]:
+        """The real ToolSpec, importing its module the first time."""
+        if self._spec is None:
+            module = importlib.import_module(self.module)
+            self._spec = next(spec for spec in module.TOOLS if spec.name == self.name)
+        return self._spec
 
     @property
     def is_loaded(self) -> bool:
-        return self.__dict__["_loaded"] is not None
+        return self._spec is not None
 
-    @property  # type: ignore[override]
-    def input_model(self) -> Any:
-        return self._load().input_model
+    @property
+    def input_model(self) -> type[BaseModel]:
+        return self.spec.input_model
 
-    @property  # type: ignore[override]
-    def output_model(self) -> Any:
-        return self._load().output_model
+    @property
+    def output_model(self) -> type[BaseModel]:
+        return self.spec.output_model
 
-    @property  # type: ignore[override]
-    def handler(self) -> Any:
-        return self._load().handler
+    @property
+    def handler(self) -> Callable[[Any, Call], Awaitable[Any]]:
+        return self.spec.handler
 
-    # The dataclass versions would read the lazy fields (and import the module) to compare or print.
-    __eq__ = object.__eq__
-    __hash__ = object.__hash__
+    @property
+    def job(self) -> JobKind | None:
+        return self.spec.job if self.job_name is not None else None
+
+    @property
+    def waits_on_jobs(self) -> bool:
+        return self.spec.waits_on_jobs
+
+    def deadline_s(self, settings: Settings) -> float:
+        return self.spec.deadline_s(settings)
+
+    @property
+    def deadline_setting(self) -> str:
+        return self.spec.deadline_setting
 
     def __repr__(self) -> str:
         return f"LazyToolSpec({self.name!r}, loaded={self.is_loaded})"
+
+
+# A tool as the server holds it: its ToolSpec, or the catalog's stand-in until its module is imported.
+RegisteredSpec: TypeAlias = ToolSpec[Any] | LazyToolSpec
 
 
 def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
@@ -80,12 +103,12 @@ def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
         "annotations": spec.annotations.model_dump(mode="json", by_alias=True, exclude_none=True),
         "backends": sorted(spec.backends),
         "backend_hint": spec.backend_hint,
-        "long_running": spec.long_running,
+        "job": spec.job_name,
         "module": module,
     }
 
 
-def tool_specs(cache: SchemaCache, discover: Callable[[], list[tuple[str, ToolSpec[Any]]]]) -> list[ToolSpec[Any]]:
+def tool_specs(cache: SchemaCache, discover: Callable[[], list[tuple[str, ToolSpec[Any]]]]) -> list[RegisteredSpec]:
     """Every tool: lazily from the cached catalog when there is one, else from `discover()` (the server passes
     `gemini_mcp.tools.specs_by_module`: the framework names no tool family), which imports the tool modules."""
     catalog = cache.entries.get(CATALOG_KEY) if cache.enabled else None

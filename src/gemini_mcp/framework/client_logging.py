@@ -17,6 +17,8 @@ from mcp.server.mcpserver import Context, MCPServer
 from mcp.shared.exceptions import MCPDeprecationWarning
 from mcp_types import EmptyResult, LoggingLevel, SetLevelRequestParams
 
+from gemini_mcp.framework.mcp_adapter import connection_of, lowlevel_server
+
 logger = logging.getLogger("gemini_mcp.client_logging")
 
 LEVELS: list[LoggingLevel] = ["debug", "info", "notice", "warning", "error", "critical", "alert", "emergency"]
@@ -26,25 +28,21 @@ DEFAULT_LEVEL: LoggingLevel = "warning"
 _levels: weakref.WeakKeyDictionary[Any, LoggingLevel] = weakref.WeakKeyDictionary()
 
 
-def _connection(session: Any) -> Any:
-    """The client connection behind a request's session (mcp makes one ServerSession per request)."""
-    return getattr(session, "_connection", session)
-
-
 def register_client_logging(server: MCPServer[Any]) -> None:
     async def set_level(ctx: Any, params: SetLevelRequestParams) -> EmptyResult:
         try:
-            _levels[_connection(ctx.session)] = params.level
+            _levels[connection_of(ctx.session)] = params.level
         except TypeError:  # a session object that cannot be weakly referenced: keep the default
             logger.debug("log level not kept for %r", type(ctx.session).__name__)
         return EmptyResult()
 
-    server._lowlevel_server.add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
+    # No MCPServer API registers this handler; on the low-level server it also advertises `logging`.
+    lowlevel_server(server).add_request_handler("logging/setLevel", SetLevelRequestParams, set_level)
 
 
 def wanted(session: Any, level: LoggingLevel) -> bool:
     try:
-        chosen = _levels.get(_connection(session), DEFAULT_LEVEL)
+        chosen = _levels.get(connection_of(session), DEFAULT_LEVEL)
     except TypeError:
         chosen = DEFAULT_LEVEL
     return LEVELS.index(level) >= LEVELS.index(chosen)

@@ -2,10 +2,12 @@
 
 A tool module declares `ToolSpec`s: a pydantic input model (its JSON schema is the tool's input schema), an
 output model (the output schema for `structuredContent`), annotations, and an async handler
-`handler(args, call) -> CallToolResult`. `GeminiTool` runs a spec inside the `mcp` SDK's `MCPServer`:
-it validates arguments into the input model with messages that name the field, maps SDK failures to
-actionable tool errors with secrets redacted, redacts every result on its way out (a model may quote a key
-it was shown), and leaves cancellation alone so that it propagates.
+`handler(args, call) -> CallToolResult`. `GeminiTool` runs a spec: it validates arguments into the input
+model with messages that name the field, maps SDK failures to actionable tool errors with secrets redacted,
+checks structuredContent against the output model, redacts every result on its way out (a model may quote a
+key it was shown), and leaves cancellation alone so that it propagates. `build_tools` registers one per spec
+with the `mcp` SDK's `MCPServer` (through framework/mcp_adapter.py, the one module that knows how the SDK
+builds a tool).
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ import anyio
 from mcp.server.mcpserver import Context
 from mcp.server.mcpserver.exceptions import ToolError, UnexpectedToolError
 from mcp.server.mcpserver.tools import Tool
-from mcp.server.mcpserver.utilities.func_metadata import ArgModelBase, FuncMetadata
 from mcp.shared.exceptions import MCPError
 from mcp_types import (
     CallToolResult,
@@ -32,19 +33,17 @@ from mcp_types import (
 from pydantic import BaseModel, ValidationError
 
 from gemini_mcp.config.settings import Settings
-from gemini_mcp.errors import BackendUnsupported, UserInputError, redact
+from gemini_mcp.errors import BackendUnsupported, GeminiMcpError, ServerBug, redact
 from gemini_mcp.framework.call import Call, Services
 from gemini_mcp.framework.client_logging import log_to_client
+from gemini_mcp.framework.mcp_adapter import output_schema_of, registered_tool
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.schema_refs import inline_refs
-from gemini_mcp.framework.spec import ToolSpec
-from gemini_mcp.gemini.client import MissingCredentials
 from gemini_mcp.gemini.failures import describe_failure
-from gemini_mcp.gemini.models import ModelError
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, retry_listener
 
 if TYPE_CHECKING:
-    pass
+    from gemini_mcp.framework.catalog import RegisteredSpec
 
 logger = logging.getLogger("gemini_mcp.tools")
 
@@ -52,61 +51,39 @@ InputT = TypeVar("InputT", bound=BaseModel)
 SharedT = TypeVar("SharedT")
 
 
-async def _not_loaded_yet(**_: Any) -> Any:
-    """`Tool.fn` of a lazy tool: never called (GeminiTool.run calls the spec's handler, loading it)."""
-    raise RuntimeError("GeminiTool.run calls the spec's handler")
+class GeminiTool:
+    """Runs one tool spec. `build_tools` registers one per spec with the SDK; the tasks extension runs them
+    directly (`run` raises ToolError, which it turns into its own answer)."""
 
-
-class _NoArguments(ArgModelBase):
-    """Placeholder: `GeminiTool.run` validates into the spec's own input model instead."""
-
-
-class GeminiTool(Tool):
-    """An `mcp` Tool that runs a ToolSpec; built by `GeminiTool.build`."""
-
-    spec: Any = None
-    services: Any = None
+    def __init__(self, spec: RegisteredSpec, services: Services) -> None:
+        self.spec = spec
+        self.services = services
 
     @classmethod
-    def build(cls, spec: ToolSpec[Any], services: Services, cache: SchemaCache | None = None) -> GeminiTool:
-        cache = cache or SchemaCache(enabled=False)
-        parameters = cache.get(
-            f"{spec.name}:input", lambda: inline_refs(spec.input_model.model_json_schema(by_alias=True))
-        )
-        output_schema = cache.get(f"{spec.name}:output", lambda: _output_schema(spec.output_model))
-        loaded = spec.is_loaded  # a lazy spec stays unloaded: its model is attached on the first call
-        return cls(
-            fn=spec.handler if loaded else _not_loaded_yet,
-            name=spec.name,
-            title=spec.title,
-            description=spec.description,
-            parameters=parameters,
-            fn_metadata=FuncMetadata(
-                arg_model=_NoArguments, output_model=spec.output_model if loaded else None, output_schema=output_schema
-            ),
-            is_async=True,
-            context_kwarg=None,
-            annotations=spec.annotations,
-            spec=spec,
-            services=services,
-        )
+    def build(cls, spec: RegisteredSpec, services: Services) -> GeminiTool:
+        return cls(spec, services)
 
-    async def run(self, arguments: dict[str, Any], context: Context[Any, Any], convert_result: bool = False) -> Any:
-        spec: ToolSpec[Any] = self.spec
-        services: Services = self.services
+    async def run(self, arguments: dict[str, Any], context: Context[Any, Any] | None = None) -> Any:
+        """The tool's result; a failure the agent can act on raises ToolError (UnexpectedToolError: our bug)."""
+        services = self.services
         services.call_started()
         try:
-            return await self._run(spec, services, arguments, context, convert_result)
+            return await self._run(self.spec, services, arguments, context)
         finally:
             services.call_finished()
 
+    async def answer(self, arguments: dict[str, Any], context: Context[Any, Any]) -> Any:
+        """`run` for the SDK: a ToolError becomes an `isError` result carrying its message as written (raised,
+        the SDK would prefix it with "Error executing tool <name>: ")."""
+        try:
+            return await self.run(arguments, context)
+        except ToolError as exc:
+            if not isinstance(exc, UnexpectedToolError):  # a crash was logged with its traceback already
+                logger.info("Tool %r failed: %r", self.spec.name, str(exc))
+            return CallToolResult(content=[TextContent(type="text", text=str(exc))], is_error=True)
+
     async def _run(
-        self,
-        spec: ToolSpec[Any],
-        services: Services,
-        arguments: dict[str, Any],
-        context: Context[Any, Any],
-        convert_result: bool,
+        self, spec: RegisteredSpec, services: Services, arguments: dict[str, Any], context: Context[Any, Any] | None
     ) -> Any:
         call = Call(services=services, mcp=context, tool=spec.name)
         attempts = Attempts()
@@ -121,26 +98,18 @@ class GeminiTool(Tool):
         listening = retry_listener.set(on_retryable)
         counting = call_attempts.set(attempts)
         try:
-            return await self._call(spec, services, arguments, call, attempts, convert_result)
+            return await self._call(spec, services, arguments, call, attempts)
         finally:
             call_attempts.reset(counting)
             retry_listener.reset(listening)
 
     async def _call(
-        self,
-        spec: ToolSpec[Any],
-        services: Services,
-        arguments: dict[str, Any],
-        call: Call,
-        attempts: Attempts,
-        convert_result: bool,
+        self, spec: RegisteredSpec, services: Services, arguments: dict[str, Any], call: Call, attempts: Attempts
     ) -> Any:
         try:
             args = spec.input_model.model_validate(arguments)
         except ValidationError as exc:
             raise ToolError(format_validation_error(spec.name, exc)) from None
-        if self.fn_metadata.output_model is None:  # a lazy spec, loaded just now
-            self.fn_metadata.output_model = spec.output_model
         settings = services.settings
         try:
             if settings.backend not in spec.backends:
@@ -151,7 +120,7 @@ class GeminiTool(Tool):
             with anyio.CancelScope(deadline=anyio.current_time() + deadline) as scope:
                 result = await spec.handler(args, call)
             if scope.cancelled_caught:
-                variable = "GEMINI_MCP_VIDEO_DEADLINE" if spec.long_running else "GEMINI_MCP_CALL_DEADLINE"
+                variable = spec.deadline_setting
                 late = (
                     f"{spec.name} did not finish within {deadline:g} s ({variable}), retries included; nothing was "
                     "returned."
@@ -163,7 +132,10 @@ class GeminiTool(Tool):
             raise
         except ToolError:
             raise
-        except (UserInputError, ModelError, MissingCredentials, BackendUnsupported) as exc:
+        except ServerBug as exc:
+            logger.exception("%s crashed", spec.name)
+            raise UnexpectedToolError(_with_hint(str(exc), call)) from exc
+        except GeminiMcpError as exc:  # the caller's input, the upstream API, or this machine: each worded so
             raise ToolError(redact(_with_hint(str(exc), call), settings.secrets())) from None
         except Exception as exc:
             described = describe_failure(
@@ -178,14 +150,24 @@ class GeminiTool(Tool):
                 logger.info("%s: Gemini call failed: %s", spec.name, described)
                 raise ToolError(redact(_with_hint(str(described), call), settings.secrets())) from None
             logger.exception("%s crashed", spec.name)
-            raise UnexpectedToolError(
-                _with_hint(f"{spec.name} failed unexpectedly ({type(exc).__name__}); the server log has details", call)
-            ) from exc
+            raise UnexpectedToolError(_with_hint(str(ServerBug.in_tool(spec.name, exc)), call)) from exc
         if isinstance(result, CallToolResult):
+            if not result.is_error:
+                _check_output(spec, result, call)
             redact_result(result, _result_filter(services))
             if settings.demo and not result.is_error:
                 result.content.append(TextContent(type="text", text=DEMO_LABEL))
-        return self.fn_metadata.convert_result(result) if convert_result else result
+        return result
+
+
+def _check_output(spec: RegisteredSpec, result: CallToolResult, call: Call) -> None:
+    """structuredContent must match the output schema the tool advertises: a mismatch is our bug, and is
+    never handed to a client that may rely on the schema."""
+    try:
+        spec.output_model.model_validate(result.structured_content)
+    except ValidationError as exc:
+        logger.exception("%s: structuredContent does not match %s", spec.name, spec.output_model.__name__)
+        raise UnexpectedToolError(_with_hint(str(ServerBug.in_tool(spec.name, exc)), call)) from exc
 
 
 def _with_hint(message: str, call: Call) -> str:
@@ -274,12 +256,28 @@ def structured_result(
 
 
 def _output_schema(model: Any) -> dict[str, Any] | None:
-    schema = FuncMetadata(arg_model=_NoArguments, output_model=model).output_schema
+    schema = output_schema_of(model)
     return inline_refs(schema) if schema is not None else None
 
 
-def build_tools(specs: Sequence[ToolSpec[Any]], services: Services, cache: SchemaCache | None = None) -> list[Tool]:
+def build_tools(specs: Sequence[RegisteredSpec], services: Services, cache: SchemaCache | None = None) -> list[Tool]:
+    """The SDK Tools for `MCPServer(tools=...)`, one per spec. The schemas come from the cache, so a lazy spec's
+    module is not imported before its first call."""
     cache = cache or SchemaCache()
-    tools: list[Tool] = [GeminiTool.build(spec, services, cache) for spec in specs]
+    tools = [_sdk_tool(spec, services, cache) for spec in specs]
     cache.save()
     return tools
+
+
+def _sdk_tool(spec: RegisteredSpec, services: Services, cache: SchemaCache) -> Tool:
+    return registered_tool(
+        name=spec.name,
+        title=spec.title,
+        description=spec.description,
+        input_schema=cache.get(
+            f"{spec.name}:input", lambda: inline_refs(spec.input_model.model_json_schema(by_alias=True))
+        ),
+        output_schema=cache.get(f"{spec.name}:output", lambda: _output_schema(spec.output_model)),
+        annotations=spec.annotations,
+        run=GeminiTool(spec, services).answer,
+    )

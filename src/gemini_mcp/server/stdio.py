@@ -53,6 +53,7 @@ from mcp_types import (
 )
 from pydantic import ValidationError
 
+from gemini_mcp.framework.mcp_adapter import lowlevel_server
 from gemini_mcp.server.shutdown import Shutdown
 
 if sys.platform != "win32":
@@ -692,7 +693,7 @@ async def run_stdio(server: MCPServer[Any], shutdown: Shutdown, max_line_mb: flo
     if sys.platform == "win32":  # no epoll for pipes there: the SDK's thread-based reader
         await server.run_stdio_async()
         return True
-    lowlevel = server._lowlevel_server  # the call MCPServer.run_stdio_async makes, with our streams
+    lowlevel = lowlevel_server(server)  # the call MCPServer.run_stdio_async makes, with our streams
 
     async def serve_streams(
         read: MemoryObjectReceiveStream[SessionMessage | Exception], write: MemoryObjectSendStream[SessionMessage]
