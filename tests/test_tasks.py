@@ -9,6 +9,7 @@ import anyio
 import pytest
 from mcp import Client
 from mcp.client.extension import ClaimContext, ClientExtension, ResultClaim
+from mcp.shared.exceptions import MCPError
 from mcp_types import CallToolResult, Request, RequestParams, Result
 from pydantic import ConfigDict, Field
 
@@ -45,6 +46,16 @@ class TaskState(Result):
     status_message: str | None = Field(default=None, alias="statusMessage")
     poll_interval_ms: int | None = Field(default=None, alias="pollIntervalMs")
     result: dict[str, Any] | None = None
+
+
+class CancelTask(Request[TaskParams, Literal["tasks/cancel"]]):
+    method: Literal["tasks/cancel"] = "tasks/cancel"
+    params: TaskParams
+    name_param = "taskId"
+
+
+class AnyResult(Result):
+    model_config = ConfigDict(extra="allow")
 
 
 class CreatedTask(TaskState):
@@ -105,6 +116,7 @@ async def test_tasks_client_gets_a_task_and_later_the_same_result(
     name = result.structured_content["operation_name"]
     with open(result.structured_content["videos"][0]["path"], "rb") as file:
         assert file.read() == video_of(emulator.state.operations, name)
+    assert created.task_id == result.structured_content["job_id"]  # the task id is the job id
 
 
 async def test_any_server_instance_answers_tasks_get(
@@ -135,3 +147,25 @@ async def test_refusals_are_immediate_results_not_tasks(make_env: Callable[..., 
     async with Client(server_for(make_env), extensions=[tasks]) as client:
         result = await client.call_tool("generate_video", {"prompt": "x", "aspect_ratio": "4:3"})
     assert result.is_error and tasks.created == []
+
+
+async def test_cancelling_a_veo_task_stops_reporting_it_and_the_video_stays_collectable(
+    make_env: Callable[..., dict[str, str]], emulator: Emulator
+) -> None:
+    emulator.configure(hold_operations=True)
+    async with Client(server_for(make_env), extensions=[TasksClient()]) as client:
+        handle = await client.session.call_tool("generate_video", {"prompt": "a kite"}, allow_claimed=True)
+        assert isinstance(handle, CreatedTask)
+        await client.session.send_request(CancelTask(params=TaskParams(taskId=handle.task_id)), AnyResult)
+        state = await client.session.send_request(GetTask(params=TaskParams(taskId=handle.task_id)), TaskState)
+    assert state.status == "cancelled"
+    [_] = emulator.finish_all()  # Veo cannot stop a started video: it finishes, and is billed, anyway
+    async with Client(server_for(make_env)) as client:
+        collected = await client.call_tool("get_job", {"job_id": handle.task_id})
+    assert not collected.is_error and collected.structured_content["status"] == "done"
+
+
+async def test_an_unknown_task_id_is_a_protocol_error(make_env: Callable[..., dict[str, str]]) -> None:
+    async with Client(server_for(make_env), extensions=[TasksClient()]) as client:
+        with pytest.raises(MCPError, match="Unknown task id"):
+            await client.session.send_request(GetTask(params=TaskParams(taskId="nope.e30")), TaskState)

@@ -296,3 +296,36 @@ async def test_inline_video_only_when_asked_and_small(veo: Callable[..., Client]
     assert [b.type for b in inline.content][:1] == ["resource"]
     assert "resource" not in [b.type for b in default.content]
     assert json.dumps(default.structured_content).count("gemini://media/") == 1
+
+
+async def test_get_job_collects_a_video_by_its_job_id(veo: Callable[..., Client], emulator: Emulator) -> None:
+    emulator.configure(hold_operations=True)
+    async with veo() as client:
+        started = await client.call_tool("generate_video", {"prompt": "a comet", "wait": False, "output": "both"})
+        job_id = started.structured_content["job_id"]
+        name = started.structured_content["operation_name"]
+        assert job_id.startswith("veo.")
+        early = await client.call_tool("get_job", {"job_id": job_id})
+        assert early.structured_content["status"] == "running" and early.structured_content["job_id"] == job_id
+    emulator.finish_operation(name)
+    async with veo(GEMINI_MCP_INLINE_MAX_BYTES=str(10 * 1024 * 1024)) as other_client:  # any replica
+        collected = await other_client.call_tool("get_job", {"job_id": job_id})
+    assert not collected.is_error, text_of(collected)
+    data = collected.structured_content
+    assert data["status"] == "done" and data["operation_name"] == name and data["job_id"] == job_id
+    assert "resource" in [b.type for b in collected.content]  # the output choice travelled in the job id
+    with open(data["videos"][0]["path"], "rb") as file:
+        assert file.read() == video_of(emulator.state.operations, name)
+    assert_no_key(started, early, collected)
+
+
+async def test_cancel_job_explains_that_veo_cannot_stop(veo: Callable[..., Client], emulator: Emulator) -> None:
+    emulator.configure(hold_operations=True)
+    async with veo() as client:
+        tools = {tool.name: tool for tool in (await client.list_tools()).tools}
+        started = await client.call_tool("generate_video", {"prompt": "a comet", "wait": False})
+        refused = await client.call_tool("cancel_job", {"job_id": started.structured_content["job_id"]})
+    message = text_of(refused)
+    assert refused.is_error and "Veo cannot stop a started video" in message and "billed" in message
+    assert f"get_video_operation(operation_name='{started.structured_content['operation_name']}')" in message
+    assert "Alias of get_job" in (tools["get_video_operation"].description or "")

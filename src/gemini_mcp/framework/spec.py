@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
@@ -11,6 +12,7 @@ from pydantic import BaseModel, ConfigDict
 
 from gemini_mcp.config.settings import Backend, Settings
 from gemini_mcp.framework.call import Call
+from gemini_mcp.framework.jobs import JobKind, Started, job_handler
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -33,18 +35,33 @@ Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
 
 @dataclass(frozen=True)
 class ToolSpec(Generic[InputT]):
-    """Everything that describes one tool; the description is written for the agent that reads it."""
+    """Everything that describes one tool; the description is written for the agent that reads it.
+
+    A tool with `job` starts (or collects) that kind of long-running job: its handler may return `Started`,
+    and framework/jobs.py waits with progress, honours cancellation and the kind's deadline, answers
+    `wait: false` with the job id, and serves it through get_job / cancel_job and the MCP tasks extension.
+    """
 
     name: str
     title: str
     description: str
     input_model: type[InputT]
     output_model: type[BaseModel]
-    handler: Callable[[InputT, Call], Awaitable[CallToolResult]]
+    handler: Callable[[InputT, Call], Awaitable[CallToolResult | Started]]
     annotations: ToolAnnotations
     backends: frozenset[Backend] = frozenset({"gemini", "vertex"})
     backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
-    long_running: bool = False  # waits for Veo: bounded by GEMINI_MCP_VIDEO_DEADLINE, not the call deadline
+    job: JobKind | None = None  # bounded by the kind's deadline setting, not GEMINI_MCP_CALL_DEADLINE
+    waits_on_jobs: bool = False  # get_job: collects any kind, each bounded by its own deadline (framework/jobs.py)
+
+    def __post_init__(self) -> None:
+        if self.job is not None:
+            object.__setattr__(self, "handler", job_handler(self.job, self.handler))
+
+    @property
+    def job_name(self) -> str | None:
+        """The kind of job this tool starts or collects (known from the catalog without loading the module)."""
+        return self.job.name if self.job is not None else None
 
     @property
     def is_loaded(self) -> bool:
@@ -52,5 +69,14 @@ class ToolSpec(Generic[InputT]):
         return True
 
     def deadline_s(self, settings: Settings) -> float:
-        """How long one call may take in all; a video call also downloads and saves the result."""
-        return settings.video_deadline_s + settings.request_timeout_s if self.long_running else settings.call_deadline_s
+        """How long one call may take in all; a job's call also fetches and saves the result after waiting."""
+        if self.job is not None:
+            return self.job.deadline(settings) + settings.request_timeout_s
+        if self.waits_on_jobs:
+            return math.inf  # the job's own kind bounds the wait; each request has its timeout
+        return settings.call_deadline_s
+
+    @property
+    def deadline_setting(self) -> str:
+        """The variable that sets `deadline_s`, named when a call runs out of time."""
+        return self.job.deadline_setting if self.job is not None else "GEMINI_MCP_CALL_DEADLINE"

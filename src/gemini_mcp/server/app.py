@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable
+import logging
+import re
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel.helper_types import ReadResourceContents
 from mcp.server.mcpserver import Context, MCPServer
 from mcp.server.mcpserver.exceptions import ResourceNotFoundError
 from mcp.server.request_state import RequestStateSecurity
-from mcp_types import InputRequiredResult
+from mcp.server.subscriptions import InMemorySubscriptionBus, ResourcesListChanged
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, InputRequiredResult, ListResourcesResult, PaginatedRequestParams, Resource
 from pydantic import AnyUrl
 
 from gemini_mcp import __version__
@@ -20,12 +25,14 @@ from gemini_mcp.framework.call import Services
 from gemini_mcp.framework.capabilities import CAPABILITIES_URI, describe
 from gemini_mcp.framework.catalog import tool_specs
 from gemini_mcp.framework.client_logging import register_client_logging
+from gemini_mcp.framework.mcp_adapter import lowlevel_server
 from gemini_mcp.framework.schema_cache import SchemaCache
-from gemini_mcp.framework.tasks import VideoTasks
+from gemini_mcp.framework.spec import ToolSpec
+from gemini_mcp.framework.tasks import JobTasks
 from gemini_mcp.framework.toolkit import build_tools
 from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.media.links import signer_for
-from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy
+from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy, SavedMedia, StoredMedia
 from gemini_mcp.server.auth import build_auth
 from gemini_mcp.server.media_route import register_media_route
 from gemini_mcp.server.prompts import register_prompts
@@ -36,8 +43,9 @@ Tools for Google's Gemini API. Text: generate_text (answers, summaries, code; me
 generate_json (data matching a schema), count_tokens, plan_function_calls, search_web (Google Search \
 grounding with sources), chat_start/chat_send for multi-turn chats, embed_text. Understanding: \
 analyze_media (describe images, summarise PDFs, transcribe audio, question videos). Media: generate_image, \
-edit_image, generate_speech (one or two speakers), generate_video / extend_video / get_video_operation \
-(Veo, long-running: progress is reported, or start with wait=false and collect later). Live: live_converse \
+edit_image, generate_speech (one or two speakers), generate_video / extend_video (Veo). Long-running jobs \
+report progress while you wait, or start with wait=false and collect later with get_job(job_id) \
+(cancel_job stops one where the API can; get_video_operation is an alias for Veo). Live: live_converse \
 (one spoken turn, WAV reply with transcripts), live_session_start/live_send/live_session_end (a conversation \
 that remembers). list_models shows the \
 models, the aliases every `model` field accepts ('flash', 'pro', 'nano banana', 'veo', ...) and which tools \
@@ -51,10 +59,55 @@ DEMO_INSTRUCTIONS = (
 )
 
 
+logger = logging.getLogger("gemini_mcp.server")
+Discover = Callable[[], list[tuple[str, ToolSpec[Any]]]]
+
+# Media entries per resources/list page: a folder of thousands of files is paged, never one huge answer.
+MEDIA_PAGE_SIZE = 100
+_CURSOR = re.compile(r"^media:(?P<mtime_ns>\d{1,20}):(?P<id>[0-9a-f]{8,32})$")
+
+
+def _media_cursor(item: StoredMedia) -> str:
+    """Where the next page starts: after this item in newest-first order, so files saved meanwhile (which
+    sort first) never shift a page."""
+    return f"media:{item.mtime_ns}:{item.id}"
+
+
+def _media_resource(item: StoredMedia) -> Resource:
+    return Resource(uri=MEDIA_URI_PREFIX + item.id, name=item.name, mime_type=item.mime_type, size=item.size_bytes)
+
+
 class GeminiServer(MCPServer[Services]):
-    """MCPServer whose `gemini://media/<id>` resources carry each file's own MIME type."""
+    """MCPServer whose `gemini://media/<id>` resources carry each file's own MIME type and are listed, newest
+    first, a page at a time (`list_resource_page` replaces MCPServer's resources/list handler, which takes
+    no cursor, through the low-level server's public add_request_handler)."""
 
     services: Services
+
+    async def list_resource_page(
+        self, ctx: ServerRequestContext[Services], params: PaginatedRequestParams | None
+    ) -> ListResourcesResult:
+        cursor = params.cursor if params is not None else None
+        items = await anyio.to_thread.run_sync(self.services.media.listing)
+        resources: list[Resource] = []
+        if cursor is None:
+            resources = await self.list_resources()  # the fixed ones, on the first page only
+        else:
+            after = _CURSOR.match(cursor)
+            if after is None:
+                raise MCPError(
+                    INVALID_PARAMS,
+                    "Invalid cursor: pass the nextCursor of the previous resources/list answer unchanged "
+                    "(or no cursor for the first page)",
+                )
+            start = (int(after["mtime_ns"]), after["id"])
+            items = [item for item in items if (item.mtime_ns, item.id) < start]
+        page = items[:MEDIA_PAGE_SIZE]
+        more = len(items) > MEDIA_PAGE_SIZE
+        return ListResourcesResult(
+            resources=resources + [_media_resource(item) for item in page],
+            next_cursor=_media_cursor(page[-1]) if more else None,
+        )
 
     async def read_resource(
         self, uri: AnyUrl | str, context: Context[Any, Any] | None = None
@@ -72,7 +125,7 @@ class GeminiServer(MCPServer[Services]):
         return await super().read_resource(uri, context)
 
 
-def build_services(settings: Settings, cache: SchemaCache | None = None) -> Services:
+def build_services(settings: Settings, cache: SchemaCache | None = None, discover: Discover | None = None) -> Services:
     signer = signer_for(settings)
     media = MediaStore(
         settings.output_dir,
@@ -84,7 +137,7 @@ def build_services(settings: Settings, cache: SchemaCache | None = None) -> Serv
         link_for=signer.url if signer else None,
     )
     services = Services(settings=settings, gemini=GeminiClient(settings), media=media, media_urls=signer)
-    services.specs = tool_specs(cache or SchemaCache(), specs_by_module)
+    services.specs = tool_specs(cache or SchemaCache(settings.schema_cache_dir), discover or specs_by_module)
     return services
 
 
@@ -95,12 +148,23 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     return RequestStateSecurity(keys=[key.get_secret_value() for key in settings.state_keys], audience="gemini")
 
 
-def build_server(settings: Settings | None = None) -> GeminiServer:
-    """The MCP server with every tool family registered; nothing touches the network until a tool runs."""
+def build_server(settings: Settings | None = None, discover: Discover | None = None) -> GeminiServer:
+    """The MCP server with every tool family registered; nothing touches the network until a tool runs.
+    `discover` replaces the tool package's families (tests add a throwaway one); their schemas stay in memory."""
     settings = settings or Settings.from_env()
-    cache = SchemaCache()
-    services = build_services(settings, cache)
+    cache = SchemaCache(settings.schema_cache_dir if discover is None else None)
+    services = build_services(settings, cache, discover)
     auth, token_verifier = build_auth(settings)
+    # Change events for subscriptions/listen streams (protocol 2026-07-28): a saved file changes the list.
+    changes = InMemorySubscriptionBus()
+
+    async def announce_saved(_: SavedMedia) -> None:
+        try:
+            await changes.publish(ResourcesListChanged())
+        except Exception:  # the file is saved either way; a listener's failure must not fail the tool call
+            logger.exception("could not announce a new media resource")
+
+    services.media.on_saved = announce_saved
 
     @asynccontextmanager
     async def lifespan(_: MCPServer[Services]) -> AsyncIterator[Services]:
@@ -126,12 +190,14 @@ def build_server(settings: Settings | None = None) -> GeminiServer:
         tools=build_tools(services.specs, services, cache),
         lifespan=lifespan,
         log_level=settings.log_level,
-        extensions=[VideoTasks(services)],
+        extensions=[JobTasks(services)],
         auth=auth,
         token_verifier=token_verifier,
         request_state_security=request_state_security(settings),
+        subscriptions=changes,
     )
     server.services = services
+    lowlevel_server(server).add_request_handler("resources/list", PaginatedRequestParams, server.list_resource_page)
 
     @server.resource(
         CAPABILITIES_URI,

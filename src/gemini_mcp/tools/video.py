@@ -1,10 +1,11 @@
 """Video with Veo: generate_video, extend_video, get_video_operation.
 
-Veo works as a long-running operation: start it, poll `operations.get` until `done`, then download the
-video. While waiting the tool sends progress notifications (never more than 10 s apart) with reassuring
-messages; cancelling the call stops polling at once. `wait: false` returns the operation name at once,
-and `get_video_operation` collects it later — from any server process, because Google keeps the
-operation and the name is all that is needed.
+Veo works as a long-running operation, declared once as the job kind `VEO` (framework/jobs.py): start it,
+poll `operations.get` until `done`, then download the video. The framework sends progress while waiting,
+stops polling when the call is cancelled, ends it at GEMINI_MCP_VIDEO_DEADLINE, answers `wait: false` with
+the job id, and serves the job through get_job and the MCP tasks extension. `get_video_operation` collects
+by operation name (an alias of get_job kept for this release) — from any server process, because Google
+keeps the operation and the name is all that is needed. Veo cannot cancel a started operation.
 
 Every video is paid for, so the operation name is handed out as soon as it is known — the first progress
 message, an INFO log line, every error after the start, and a WARNING when the call is cut off (cancelled,
@@ -16,25 +17,27 @@ google-genai 3.x serves Veo only in Vertex AI mode (express-mode key, or project
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Annotated, Any, Literal
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import anyio
-from mcp_types import BlobResourceContents, CallToolResult, ContentBlock, EmbeddedResource, TextContent, ToolAnnotations
+from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
 from gemini_mcp.config.settings import Backend
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
-from gemini_mcp.framework.delivery import media_content
-from gemini_mcp.framework.progress import MAX_SILENCE_S, Heartbeat
+from gemini_mcp.framework.delivery import deliver
+from gemini_mcp.framework.jobs import JobKind, JobOutput, JobRef, JobState, Started, collect
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.offload import offloaded_path
-from gemini_mcp.media.cpu import b64encode, off_loop
+from gemini_mcp.gemini.veo import download, get_operation, read_operation, start_video
+from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
 from gemini_mcp.media.mp4 import aspect_ratio, probe, probe_file, resolution
-from gemini_mcp.media.store import SavedMedia
+from gemini_mcp.media.store import OutputMode, SavedMedia
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -74,8 +77,8 @@ class VideoInfo(SavedMedia):
     aspect_ratio: Annotated[str | None, Field(description="16:9 or 9:16.")] = None
 
 
-class VideoOutput(ToolOutput):
-    operation_name: Annotated[str, Field(description="Veo operation; pass to get_video_operation to collect it.")]
+class VideoOutput(JobOutput, ToolOutput):
+    operation_name: Annotated[str, Field(description="Veo operation; get_video_operation collects it too.")]
     status: Annotated[Literal["running", "done"], Field(description="'running' until the video is ready.")]
     model: str | None = None
     progress_percent: Annotated[float | None, Field(description="Progress Veo reports, when running.")] = None
@@ -121,8 +124,8 @@ class GenerateVideoInput(ToolInput):
     wait: Annotated[
         bool,
         Field(
-            description="true (default): wait for the video, with progress. false: return the operation name "
-            "at once and collect it with get_video_operation."
+            description="true (default): wait for the video, with progress. false: return the job_id at once "
+            "and collect it with get_job."
         ),
     ] = True
     output: Annotated[Literal["inline", "link", "both"], Field(description=VIDEO_OUTPUT_DESCRIPTION)] = "link"
@@ -187,7 +190,7 @@ def _check_modes(args: GenerateVideoInput, model: str) -> None:
             raise UserInputError("reference_images: cannot be combined with a starting `image`")
 
 
-async def generate_video(args: GenerateVideoInput, call: Call) -> CallToolResult:
+async def generate_video(args: GenerateVideoInput, call: Call) -> Started:
     from google.genai import types
 
     task = Task.VIDEO_HQ if args.quality == "high" and args.model is None else Task.VIDEO
@@ -211,15 +214,11 @@ async def generate_video(args: GenerateVideoInput, call: Call) -> CallToolResult
         last_frame=last_frame,
         reference_images=references or None,
     )
-    client = await call.client()
-    operation = await client.aio.models.generate_videos(
-        model=model, source=types.GenerateVideosSource(prompt=args.prompt, image=image), config=config
-    )
-    _started(call, operation, model)
-    return await _finish(call, operation, model, args.wait, args.output, hint=args.prompt or "video")
+    operation = await start_video(call, model, types.GenerateVideosSource(prompt=args.prompt, image=image), config)
+    return _started(operation, args.output, args.wait, hint=args.prompt or "video")
 
 
-async def extend_video(args: ExtendVideoInput, call: Call) -> CallToolResult:
+async def extend_video(args: ExtendVideoInput, call: Call) -> Started:
     from google.genai import types
 
     call.model = model = resolve_model(args.model, Task.VIDEO)
@@ -232,42 +231,33 @@ async def extend_video(args: ExtendVideoInput, call: Call) -> CallToolResult:
             f"video: only 720p videos can be extended; this one is {resolution(info.width, info.height)}"
         )
     ratio = aspect_ratio(info.width, info.height) or "16:9"
-    client = await call.client()
-    operation = await client.aio.models.generate_videos(
-        model=model,
-        source=types.GenerateVideosSource(
+    operation = await start_video(
+        call,
+        model,
+        types.GenerateVideosSource(
             prompt=args.prompt, video=types.Video(video_bytes=media.data, mime_type="video/mp4")
         ),
-        config=types.GenerateVideosConfig(number_of_videos=1, aspect_ratio=ratio, resolution="720p"),
+        types.GenerateVideosConfig(number_of_videos=1, aspect_ratio=ratio, resolution="720p"),
     )
-    _started(call, operation, model)
     call.notes.append(f"extending keeps the source's aspect ratio ({ratio}) at 720p")
-    return await _finish(call, operation, model, args.wait, args.output, hint=f"extended {args.prompt}")
+    return _started(operation, args.output, args.wait, hint=f"extended {args.prompt}")
 
 
 async def get_video_operation(args: GetVideoOperationInput, call: Call) -> CallToolResult:
-    from google.genai import types
-
     name = args.operation_name.strip()
     if "/operations/" not in name:
         raise UserInputError("operation_name: expected the name generate_video returned (…/operations/ID)")
-    client = await call.client()
-    operation = await client.aio.operations.get(types.GenerateVideosOperation.model_validate({"name": name}))
-    model = name.split("/models/")[1].split("/")[0] if "/models/" in name else None
-    call.model = model
-    return await _finish(call, operation, model, args.wait, args.output, hint="video")
+    return await collect(VEO, JobRef(VEO.name, name, {"out": args.output}), call, wait=args.wait)
 
 
-# --- waiting and delivery ------------------------------------------------------------------------------
-def _started(call: Call, operation: types.GenerateVideosOperation, model: str) -> None:
-    """Hand the new operation's name out before anything else can fail: it is what the video was paid for."""
-    name = operation.name or ""
-    logger.info("%s: Veo operation %s started (model %s)", call.tool, name, model)
-    call.resume_hint = (
-        f"Do not call {call.tool} again (that starts, and bills, another video): Veo operation {name} was started "
-        f"and keeps running at Google, which keeps it for about 2 days; retry by collecting it with "
-        f"get_video_operation(operation_name='{name}')."
-    )
+# --- the Veo job: poll, running, delivery ------------------------------------------------------------------
+def _started(operation: types.GenerateVideosOperation, output: str, wait: bool, *, hint: str) -> Started:
+    # The output choice travels in the job id (any replica delivers it the same way); the hint names the file.
+    return Started(operation.name or "", _state(operation), {"out": output}, {"hint": hint}, wait=wait)
+
+
+def _state(operation: types.GenerateVideosOperation) -> JobState:
+    return JobState(done=bool(operation.done), percent=_percent(operation), upstream=operation)
 
 
 def _percent(operation: types.GenerateVideosOperation) -> float | None:
@@ -276,113 +266,92 @@ def _percent(operation: types.GenerateVideosOperation) -> float | None:
     return float(value) if isinstance(value, (int, float)) else None
 
 
-async def _finish(
-    call: Call, operation: types.GenerateVideosOperation, model: str | None, wait: bool, output: str, *, hint: str
-) -> CallToolResult:
-    name = operation.name or ""
-    try:
-        if wait and not operation.done:
-            operation = await _poll(call, operation)
-        if operation.done:
-            return await _deliver(call, operation, model, output, hint)
-    except anyio.get_cancelled_exc_class():
-        logger.warning(
-            "%s was cut off (cancelled, deadline or server shutdown) while handling Veo operation %s; it keeps "
-            "running at Google: collect it with get_video_operation(operation_name='%s')",
-            call.tool,
-            name,
-            name,
-        )
-        raise
-    result = VideoOutput(
-        operation_name=name,
+def _model_of(name: str) -> str | None:
+    return name.split("/models/")[1].split("/")[0] if "/models/" in name else None
+
+
+def _output_of(ref: JobRef) -> str:
+    output = ref.options.get("out", "link")
+    return output if output in ("inline", "link", "both") else "link"
+
+
+async def _poll(ref: JobRef, call: Call) -> JobState:
+    return _state(await get_operation(call, ref.upstream))
+
+
+def _running(ref: JobRef, state: JobState, call: Call) -> VideoOutput:
+    call.model = call.model or _model_of(ref.upstream)
+    return VideoOutput(
+        job_id=ref.id,
+        operation_name=ref.upstream,
         status="running",
-        model=model,
-        progress_percent=_percent(operation),
+        model=call.model,
+        progress_percent=state.percent,
         notes=call.notes or None,
     )
-    text = f"Veo is working on it. Collect the video with get_video_operation(operation_name='{name}')."
-    return structured_result(result, text=text)
 
 
-async def _poll(call: Call, operation: types.GenerateVideosOperation) -> types.GenerateVideosOperation:
-    client = await call.client()
-    heartbeat = Heartbeat(call, MESSAGES)
-    poll_every = call.settings.video_poll_s
-    tick = min(poll_every, MAX_SILENCE_S)
-    name = operation.name
-    # The first message a client sees names the operation: whatever happens to this call, it can collect it.
-    await heartbeat.beat(
-        _percent(operation),
-        f"Veo operation {name} is running; if this call is cut off, collect it with get_video_operation",
-    )
-    next_poll = heartbeat.elapsed + poll_every
-    while not operation.done:
-        if heartbeat.elapsed > call.settings.video_deadline_s:
-            logger.warning("%s: Veo operation %s passed GEMINI_MCP_VIDEO_DEADLINE; it keeps running", call.tool, name)
-            call.resume_hint = None  # the message says it all
-            raise UserInputError(
-                f"Veo did not finish within {call.settings.video_deadline_s:g} s (GEMINI_MCP_VIDEO_DEADLINE). It keeps "
-                f"running at Google: collect it later with get_video_operation(operation_name='{name}') instead of "
-                "starting another, billed video"
-            )
-        await anyio.sleep(min(tick, max(0.0, next_poll - heartbeat.elapsed)) or tick)
-        if heartbeat.elapsed >= next_poll:
-            operation = await client.aio.operations.get(operation)
-            next_poll = heartbeat.elapsed + poll_every
-        if not operation.done:
-            await heartbeat.beat(_percent(operation))
-    await heartbeat.done("Veo finished: downloading the video")
-    return operation
+async def _collected(ref: JobRef, state: JobState, call: Call) -> CallToolResult:
+    call.model = call.model or _model_of(ref.upstream)
+    return await _deliver(call, state.upstream, call.model, _output_of(ref), str(ref.local.get("hint", "video")))
+
+
+VEO = JobKind(
+    name="veo",
+    title="Veo",
+    noun="video",
+    label="Veo operation",
+    poll=_poll,
+    deliver=_collected,
+    running=_running,
+    cancel=None,  # the Veo API has no cancel: a started video runs to the end and is billed
+    messages=MESSAGES,
+    deadline_setting="GEMINI_MCP_VIDEO_DEADLINE",
+    deadline=lambda settings: settings.video_deadline_s,
+    poll_interval=lambda settings: settings.video_poll_s,
+    collect_hint=lambda ref: f"get_video_operation(operation_name='{ref.upstream}')",
+    done_message="Veo finished: downloading the video",
+    started_message="Veo started: the video usually takes 1 to 3 minutes",
+    kept_s=48 * 3600,  # Google keeps finished operations for about two days
+    logger=logger,
+)
 
 
 async def _deliver(
     call: Call, operation: types.GenerateVideosOperation, model: str | None, output: str, hint: str
 ) -> CallToolResult:
-    name = operation.name or ""
-    if operation.error or not (operation.response and operation.response.generated_videos):
+    finished = read_operation(operation)
+    if finished.problem is not None:
         call.resume_hint = None  # the operation is over: there is nothing left to collect
-    if operation.error:
-        message = operation.error.get("message") or str(operation.error)
-        raise UserInputError(f"Veo could not make the video: {message} (operation {name}). Adjust the prompt and retry")
-    response = operation.response
-    generated = list(response.generated_videos or []) if response else []
-    if not generated:
-        reasons = "; ".join(response.rai_media_filtered_reasons or []) if response else ""
-        count = response.rai_media_filtered_count if response else None
-        raise UserInputError(
-            f"Veo returned no video: {count or 'all'} filtered by its safety rules"
-            + (f" ({reasons})" if reasons else "")
-            + ". Rephrase the prompt (avoid real people, brands and unsafe content)"
-        )
+        raise finished.problem
     videos: list[VideoInfo] = []
     gcs: list[str] = []
     blocks: list[ContentBlock] = []
-    client = await call.client()
-    for item in generated:
-        video = item.video
-        if video is None:
+    for clip in finished.clips:
+        # A large inline video was streamed to disk by the transport: that file is adopted, never loaded.
+        media: bytes | Path | None = offloaded_path(call.media.root, clip.uri or "")
+        if media is None and clip.in_cloud_storage:
+            gcs.append(clip.uri or "")
             continue
-        data = video.video_bytes
-        offloaded = offloaded_path(call.media.root, video.uri or "")
-        if offloaded is not None:
-            # Streamed to disk by the transport (a large inline video): adopt the file, never load it.
-            saved = await call.media.adopt(offloaded, mime_type="video/mp4", kind="video", hint=hint)
-            info = await anyio.to_thread.run_sync(probe_file, saved.path)
-            if output != "link" and saved.size_bytes <= call.media.inline_max_bytes:
-                data = await anyio.Path(saved.path).read_bytes()  # small enough to embed, as asked
-        elif data is None and video.uri and video.uri.startswith("gs://"):
-            gcs.append(video.uri)
-            continue
-        else:
-            if data is None:
-                # Developer-API download URIs carry the key: the SDK fetches them server-side; never hand them out.
-                data = await client.aio.files.download(file=video)
-            saved = await _save(call, data, hint)
+        if media is None:
+            media = clip.data if clip.data is not None else await download(call, clip)
+        delivered = await deliver(
+            call,
+            media,
+            mime_type="video/mp4",
+            kind="video",
+            hint=hint,
+            output=cast("OutputMode", output),  # the tools' `output` fields are this Literal
+            description=hint[:80],
+        )
+        data = delivered.data
+        if data is not None:
             info = await off_loop(probe, data, size=len(data))
+        else:
+            info = await anyio.to_thread.run_sync(probe_file, delivered.saved.path)
         videos.append(
             VideoInfo(
-                **saved.model_dump(),
+                **delivered.saved.model_dump(),
                 duration_s=info.duration_s,
                 width=info.width,
                 height=info.height,
@@ -390,11 +359,16 @@ async def _deliver(
                 aspect_ratio=aspect_ratio(info.width, info.height),
             )
         )
-        blocks.extend(await _content(call, saved, data, output, hint))
+        blocks.extend(delivered.content)
     if gcs:
         call.notes.append("Veo wrote the video to Cloud Storage: download it with your GCS tools")
     result = VideoOutput(
-        operation_name=name, status="done", model=model, videos=videos, gcs_uris=gcs or None, notes=call.notes or None
+        operation_name=finished.name,
+        status="done",
+        model=model,
+        videos=videos,
+        gcs_uris=gcs or None,
+        notes=call.notes or None,
     )
     lines = [
         f"Video ready ({v.duration_s or '?'} s, {v.resolution or '?'}, {v.aspect_ratio or '?'}): {v.path}"
@@ -402,29 +376,6 @@ async def _deliver(
     ]
     blocks.append(TextContent(type="text", text="\n".join(lines + gcs)))
     return structured_result(result, blocks)
-
-
-async def _save(call: Call, data: bytes, hint: str) -> SavedMedia:
-    view = memoryview(data)
-    async with call.media.writer(mime_type="video/mp4", kind="video", hint=hint) as write:
-        for start in range(0, len(view), CHUNK):
-            await write(bytes(view[start : start + CHUNK]))
-    assert write.saved is not None
-    return write.saved
-
-
-async def _content(call: Call, saved: SavedMedia, data: bytes | None, output: str, hint: str) -> list[ContentBlock]:
-    """An embedded video when asked and small enough (`data` is None for a file streamed to disk), and a link."""
-    blocks: list[ContentBlock] = []
-    if output in ("inline", "both") and data is not None and len(data) <= call.media.inline_max_bytes:
-        encoded = await off_loop(b64encode, data, size=len(data))
-        blob = BlobResourceContents(uri=saved.uri, mime_type="video/mp4", blob=encoded)
-        blocks.append(EmbeddedResource(type="resource", resource=blob))
-    elif output == "inline":
-        call.notes.append(f"the video ({saved.size_bytes} bytes) is above the inline limit: returned as a link")
-    if output in ("link", "both") or not blocks:
-        blocks.extend(media_content(call.media, saved, None, "link", description=hint[:80]))
-    return blocks
 
 
 _STARTS = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
@@ -437,8 +388,8 @@ TOOLS: list[ToolSpec[Any]] = [
         description=(
             "Make an 8-second video with Veo (with sound on Veo 3): from a prompt; from a starting `image`; from "
             "first + `last_frame`; or keeping up to 3 `reference_images` (veo quality, 16:9, 720p). Takes 1-3 "
-            "minutes: progress is reported while you wait, or set wait=false and collect later with "
-            "get_video_operation. Returns a resource link to the saved MP4 (never the raw URL). Vertex AI mode only."
+            "minutes: progress is reported while you wait, or set wait=false and collect the job_id later with "
+            "get_job. Returns a resource link to the saved MP4 (never the raw URL). Vertex AI mode only."
         ),
         input_model=GenerateVideoInput,
         output_model=VideoOutput,
@@ -446,14 +397,14 @@ TOOLS: list[ToolSpec[Any]] = [
         annotations=_STARTS,
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
-        long_running=True,
+        job=VEO,
     ),
     ToolSpec(
         name="extend_video",
         title="Extend a Veo video",
         description=(
             "Continue a 720p video this server made (its gemini://media/<id> URI) by about 7 seconds, following "
-            "`prompt`; same aspect ratio. Long-running like generate_video. Vertex AI mode only."
+            "`prompt`; same aspect ratio. Long-running like generate_video (job_id, get_job). Vertex AI mode only."
         ),
         input_model=ExtendVideoInput,
         output_model=VideoOutput,
@@ -461,14 +412,14 @@ TOOLS: list[ToolSpec[Any]] = [
         annotations=_STARTS,
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
-        long_running=True,
+        job=VEO,
     ),
     ToolSpec(
         name="get_video_operation",
         title="Collect a Veo video",
         description=(
-            "Check a Veo operation started by generate_video/extend_video (wait=false, or after a deadline): "
-            "returns status 'running' with progress, or downloads and returns the finished video. wait=true "
+            "Alias of get_job by Veo operation name, kept for this release. Checks a Veo operation started by "
+            "generate_video/extend_video: status 'running' with progress, or the finished video. wait=true "
             "keeps polling with progress until it is done."
         ),
         input_model=GetVideoOperationInput,
@@ -479,6 +430,6 @@ TOOLS: list[ToolSpec[Any]] = [
         ),
         backends=_VERTEX,
         backend_hint=VERTEX_HINT,
-        long_running=True,
+        job=VEO,
     ),
 ]
