@@ -14,7 +14,7 @@ from mcp.shared.message import ServerMessageMetadata
 from mcp_types import ListRootsRequest, ListRootsResult
 
 from gemini_mcp.config.settings import Settings
-from gemini_mcp.errors import redact
+from gemini_mcp.errors import LocalEnvironmentError, redact
 from gemini_mcp.framework.mcp_adapter import progress_requested
 from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.media.store import MediaStore
@@ -70,10 +70,21 @@ class Services:
         await self._idle.wait()
 
     def shared(self, key: str, factory: Callable[[], SharedT]) -> SharedT:
-        """A per-server object of a tool family (chat store, live sessions), created on first use."""
+        """A per-server object of a tool family, created on first use."""
         if key not in self._shared:
             self._shared[key] = factory()
         return self._shared[key]  # type: ignore[no-any-return]
+
+    def process_state(self, key: str, factory: Callable[[], SharedT], *, what: str, why: str, instead: str) -> SharedT:
+        """State that lives in this process only (a chat store, open Live sessions): refused in stateless mode,
+        where the next call may reach another replica. `what` is plural ("chats"), `why` says where it lives,
+        `instead` names the stateless way to do the same."""
+        if self.settings.stateless:
+            raise LocalEnvironmentError(
+                f"{what} are not available in stateless mode (GEMINI_MCP_STATELESS): {why}, and the next call may "
+                f"reach another replica. {instead}"
+            )
+        return self.shared(key, factory)
 
 
 @dataclass

@@ -7,7 +7,6 @@ from typing import Annotated, Any
 from mcp_types import CallToolResult, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.errors import LocalEnvironmentError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
@@ -22,12 +21,13 @@ _CHAT_ID = Field(description="The id chat_start returned.")
 
 
 def store(call: Call) -> ChatStore:
-    if call.settings.stateless:
-        raise LocalEnvironmentError(
-            "chats are not available in stateless mode (GEMINI_MCP_STATELESS): a chat lives in one server "
-            "process. Use generate_text with `contents` carrying the whole conversation instead"
-        )
-    return call.services.shared("chats", lambda: ChatStore(call.settings))
+    return call.services.process_state(
+        "chats",
+        lambda: ChatStore(call.settings),
+        what="chats",
+        why="a chat lives in one server process",
+        instead="Use generate_text with `contents` carrying the whole conversation instead",
+    )
 
 
 # --- chat_start ----------------------------------------------------------------------------------------

@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
 
-from gemini_mcp.errors import LocalEnvironmentError, UserInputError
+from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
@@ -108,18 +108,18 @@ def _voice(voice: Voice | None) -> str | None:
 
 # --- the Gemini calls --------------------------------------------------------------------------------------
 def sessions(call: Call) -> LiveSessions:
-    if call.settings.stateless:
-        raise LocalEnvironmentError(
-            "live sessions are not available in stateless mode (GEMINI_MCP_STATELESS): a session is a connection "
-            "held by one server process; use live_converse, which needs no session"
-        )
-
     def make() -> LiveSessions:
         store = LiveSessions(call.settings.live_max_sessions, call.settings.live_idle_seconds)
         call.services.shutdown_hooks.append(store.close_all)
         return store
 
-    return call.services.shared("live_sessions", make)
+    return call.services.process_state(
+        "live_sessions",
+        make,
+        what="live sessions",
+        why="a session is a connection held by one server process",
+        instead="Use live_converse, which needs no session",
+    )
 
 
 async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | None]:
