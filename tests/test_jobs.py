@@ -12,6 +12,7 @@ from __future__ import annotations
 import base64
 import importlib
 import json
+import logging
 import re
 import sys
 import textwrap
@@ -277,6 +278,39 @@ async def test_cancelling_the_call_stops_polling_and_cancels_upstream(
         job_id = JobRef("brew", batch.id).id
         after = await client.call_tool("get_job", {"job_id": job_id})
     assert after.is_error and "was cancelled" in text_of(after)
+
+
+async def test_a_call_cut_off_by_a_shutdown_leaves_the_job_running(
+    make_server: Callable[..., Any], brewery: Any
+) -> None:
+    """A server that is stopping cancels its calls, but no client asked to stop the paid work: the job is left
+    running upstream and stays collectable after the restart."""
+    cut_off = anyio.Event()
+
+    class Watch(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            if "was cut off" in record.getMessage():
+                cut_off.set()
+
+    watch = Watch()
+    logging.getLogger().addHandler(watch)
+    server = make_server()
+    try:
+        async with Client(server) as client:
+            async with anyio.create_task_group() as group:
+                group.start_soon(lambda: client.call_tool("brew_beer", {"recipe": "porter"}))
+                await brewery.await_polls(1)
+                server.services.stopping = True  # what the stdio and HTTP drains set
+                group.cancel_scope.cancel()
+            with anyio.fail_after(WAIT_S):  # a guard against hanging, not a timing assertion
+                await cut_off.wait()
+            [batch] = brewery.batches.values()
+            assert not batch.cancelled.is_set()
+            batch.done = True
+            collected = await client.call_tool("get_job", {"job_id": JobRef("brew", batch.id).id})
+    finally:
+        logging.getLogger().removeHandler(watch)
+    assert not collected.is_error, text_of(collected)
 
 
 async def test_the_deadline_names_the_job_and_leaves_it_running(make_server: Callable[..., Any], brewery: Any) -> None:

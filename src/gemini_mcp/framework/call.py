@@ -40,6 +40,9 @@ class Services:
     media_urls: MediaUrlSigner | None = None  # signs /media/<id> download links when serving HTTP
     specs: list[RegisteredSpec] = field(default_factory=list)  # every registered tool, for capabilities
     _shared: dict[str, Any] = field(default_factory=dict)
+    # The server is shutting down (a signal, stdin closed): calls cut off now were not cancelled by their
+    # client, so jobs they started are left running upstream, to be collected after the restart.
+    stopping: bool = False
     inflight: int = 0  # tool calls running now (graceful shutdown waits for them)
     _idle: anyio.Event | None = None
     # Tasks that outlive a tool call (live sessions), run by the server's lifespan; None outside it.

@@ -273,7 +273,8 @@ async def follow(
     except anyio.get_cancelled_exc_class():
         # Past the call's deadline the job stays collectable; a client that cancelled wants it stopped.
         deadline = anyio.current_time() >= outer
-        await _cut_off(kind, ref, call, cancel=owner and not deadline and not state.done)
+        stopping = call.services.stopping  # a shutdown is no client's wish to stop paid work
+        await _cut_off(kind, ref, call, cancel=owner and not deadline and not state.done and not stopping)
         raise
     if result.structured_content is not None and not result.is_error:
         result.structured_content.setdefault("job_id", ref.id)

@@ -220,6 +220,8 @@ class Drain:
     def begin(self, reason: str) -> None:
         self.draining = True
         self.reason = reason
+        if self.services is not None:
+            self.services.stopping = True
 
     def _notify(self) -> None:
         if self._changed is not None:

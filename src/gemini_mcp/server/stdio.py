@@ -695,10 +695,21 @@ async def run_stdio(server: MCPServer[Any], shutdown: Shutdown, max_line_mb: flo
         return True
     lowlevel = lowlevel_server(server)  # the call MCPServer.run_stdio_async makes, with our streams
 
+    services = getattr(server, "services", None)
+
     async def serve_streams(
         read: MemoryObjectReceiveStream[SessionMessage | Exception], write: MemoryObjectSendStream[SessionMessage]
     ) -> None:
-        await lowlevel.run(read, write, lowlevel.create_initialization_options())
+        async with anyio.create_task_group() as group:
+
+            async def mark_stopping() -> None:
+                await shutdown.requested.wait()
+                if services is not None:
+                    services.stopping = True
+
+            group.start_soon(mark_stopping)
+            await lowlevel.run(read, write, lowlevel.create_initialization_options())
+            group.cancel_scope.cancel()
 
     with _wire_descriptors() as (wire_in, wire_out):
         reader = LineReader(wire_in, max(1, int(max_line_mb * MB)))
