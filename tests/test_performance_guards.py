@@ -19,6 +19,11 @@ from gemini_mcp.tools import FAMILIES, specs_by_module
 
 ROOT = Path(__file__).resolve().parents[1]
 BENCHMARKS = sorted(p.name for p in (ROOT / "benchmarks").glob("*.py") if not p.name.startswith("_"))
+# What a script's quick run must print besides its ratios line (each script runs once here, not again elsewhere).
+PRINTS = {
+    "loop_stall.py": ["after: live_converse, WAV by path", "ratios: stall_over_conversion_before="],
+    "stdio_line.py": ["ratios:", "linearity"],
+}
 
 START_UP = """
 import json, sys, anyio
@@ -141,3 +146,5 @@ def test_benchmark_runs_quickly_and_prints_ratios(script: str) -> None:
     )
     assert out.returncode == 0, out.stderr[-3000:]
     assert "ratios:" in out.stdout or "result:" in out.stdout, out.stdout[-3000:]
+    for expected in PRINTS.get(script, []):
+        assert expected in out.stdout, (expected, out.stdout[-3000:])

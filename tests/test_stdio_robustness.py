@@ -425,19 +425,6 @@ def test_sigterm_after_stdin_eof_stops_at_once(env: dict[str, str], emulator: Em
     assert answer["error"]["code"] == -32000 and "cancelled by SIGTERM" in answer["error"]["message"]
 
 
-def test_the_line_benchmark_runs() -> None:
-    out = subprocess.run(
-        [sys.executable, str(ROOT / "benchmarks" / "stdio_line.py"), "--quick"],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-        check=False,
-    )
-    assert out.returncode == 0, out.stderr[-3000:]
-    assert "ratios:" in out.stdout and "linearity" in out.stdout, out.stdout[-3000:]
-
-
 def test_a_client_that_closes_stdout_ends_the_server_cleanly(env: dict[str, str], emulator: Emulator) -> None:
     emulator.add_fault(match="generateContent", hold=True)  # in flight until the client stops reading
     with tempfile.TemporaryFile() as stderr:
