@@ -8,6 +8,7 @@ the API key: `download` fetches that one server-side, so the URI is never handed
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -19,11 +20,67 @@ if TYPE_CHECKING:
     from gemini_mcp.gemini.context import GeminiCall
 
 
+Operation = Any  # the SDK's GenerateVideosOperation: callers only pass it back here
+
+
+@dataclass(frozen=True)
+class Picture:
+    """An image for Veo (a starting or last frame, or a reference "asset"), already loaded and checked."""
+
+    data: bytes
+    mime_type: str
+
+
 async def start_video(
-    call: GeminiCall, model: str, source: types.GenerateVideosSource, config: types.GenerateVideosConfig
-) -> types.GenerateVideosOperation:
+    call: GeminiCall,
+    model: str,
+    *,
+    prompt: str | None = None,
+    image: Picture | None = None,
+    last_frame: Picture | None = None,
+    reference_images: Sequence[Picture] = (),
+    video: bytes | None = None,
+    aspect_ratio: str = "16:9",
+    resolution: str = "720p",
+    duration_seconds: int | None = None,
+    negative_prompt: str | None = None,
+) -> Operation:
+    """Start one video (always exactly one): from a prompt, frames or reference images, or extending an MP4
+    (`video`). The rules of which combinations Veo takes are checked by the caller, before any call."""
+    from google.genai import types
+
+    def picture(item: Picture | None) -> types.Image | None:
+        return None if item is None else types.Image(image_bytes=item.data, mime_type=item.mime_type)
+
+    references = [
+        types.VideoGenerationReferenceImage(
+            image=picture(item), reference_type=types.VideoGenerationReferenceType.ASSET
+        )
+        for item in reference_images
+    ]
+    source = types.GenerateVideosSource(
+        prompt=prompt,
+        image=picture(image),
+        video=types.Video(video_bytes=video, mime_type="video/mp4") if video is not None else None,
+    )
+    config = types.GenerateVideosConfig(
+        number_of_videos=1,
+        aspect_ratio=aspect_ratio,
+        resolution=resolution,
+        duration_seconds=duration_seconds,
+        negative_prompt=negative_prompt,
+        last_frame=picture(last_frame),
+        reference_images=references or None,
+    )
     client = await call.client()
     return await client.aio.models.generate_videos(model=model, source=source, config=config)
+
+
+def operation_progress(operation: Operation) -> tuple[bool, float | None]:
+    """Whether the operation is done, and the percentage Veo reports while it runs (when it does)."""
+    metadata = operation.metadata or {}
+    value = metadata.get("progressPercent", metadata.get("progress_percent"))
+    return bool(operation.done), float(value) if isinstance(value, (int, float)) else None
 
 
 async def get_operation(

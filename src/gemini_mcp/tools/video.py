@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
+from typing import Annotated, Any, Literal, cast
 
 import anyio
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
@@ -33,14 +33,19 @@ from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import Task, resolve_model
 from gemini_mcp.gemini.offload import offloaded_path
-from gemini_mcp.gemini.veo import download, get_operation, read_operation, start_video
+from gemini_mcp.gemini.veo import (
+    Operation,
+    Picture,
+    download,
+    get_operation,
+    operation_progress,
+    read_operation,
+    start_video,
+)
 from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
 from gemini_mcp.media.mp4 import aspect_ratio, probe, probe_file, resolution
 from gemini_mcp.media.store import OutputMode, SavedMedia
-
-if TYPE_CHECKING:
-    from google.genai import types
 
 logger = logging.getLogger("gemini_mcp.tools.video")
 
@@ -156,15 +161,13 @@ class GetVideoOperationInput(ToolInput):
 
 
 # --- handlers -----------------------------------------------------------------------------------------
-async def _image(item: MediaInput | None, call: Call, field: str) -> types.Image | None:
-    from google.genai import types
-
+async def _image(item: MediaInput | None, call: Call, field: str) -> Picture | None:
     if item is None:
         return None
     media = await load_media(item, call, field=field)
     if media.data is None or not media.mime_type.startswith("image/"):
         raise UserInputError(f"{field}: must be an image (PNG or JPEG), got {media.mime_type or media.source}")
-    return types.Image(image_bytes=media.data, mime_type=media.mime_type)
+    return Picture(media.data, media.mime_type)
 
 
 def _check_modes(args: GenerateVideoInput, model: str) -> None:
@@ -191,36 +194,28 @@ def _check_modes(args: GenerateVideoInput, model: str) -> None:
 
 
 async def generate_video(args: GenerateVideoInput, call: Call) -> Started:
-    from google.genai import types
-
     task = Task.VIDEO_HQ if args.quality == "high" and args.model is None else Task.VIDEO
     call.model = model = resolve_model(args.model, task)
     _check_modes(args, model)
-    image = await _image(args.image, call, "image")
-    last_frame = await _image(args.last_frame, call, "last_frame")
     references = [
-        types.VideoGenerationReferenceImage(
-            image=await _image(item, call, f"reference_images[{i}]"),
-            reference_type=types.VideoGenerationReferenceType.ASSET,
-        )
-        for i, item in enumerate(args.reference_images or [])
+        await _image(item, call, f"reference_images[{i}]") for i, item in enumerate(args.reference_images or [])
     ]
-    config = types.GenerateVideosConfig(
-        number_of_videos=1,
+    operation = await start_video(
+        call,
+        model,
+        prompt=args.prompt,
+        image=await _image(args.image, call, "image"),
+        last_frame=await _image(args.last_frame, call, "last_frame"),
+        reference_images=[picture for picture in references if picture is not None],
         aspect_ratio=args.aspect_ratio,
         resolution=args.resolution,
         duration_seconds=args.duration_seconds,
         negative_prompt=args.negative_prompt,
-        last_frame=last_frame,
-        reference_images=references or None,
     )
-    operation = await start_video(call, model, types.GenerateVideosSource(prompt=args.prompt, image=image), config)
     return _started(operation, args.output, args.wait, hint=args.prompt or "video")
 
 
 async def extend_video(args: ExtendVideoInput, call: Call) -> Started:
-    from google.genai import types
-
     call.model = model = resolve_model(args.model, Task.VIDEO)
     media: LoadedMedia = await load_media(args.video, call, field="video")
     if media.data is None or media.mime_type != "video/mp4":
@@ -232,12 +227,7 @@ async def extend_video(args: ExtendVideoInput, call: Call) -> Started:
         )
     ratio = aspect_ratio(info.width, info.height) or "16:9"
     operation = await start_video(
-        call,
-        model,
-        types.GenerateVideosSource(
-            prompt=args.prompt, video=types.Video(video_bytes=media.data, mime_type="video/mp4")
-        ),
-        types.GenerateVideosConfig(number_of_videos=1, aspect_ratio=ratio, resolution="720p"),
+        call, model, prompt=args.prompt, video=media.data, aspect_ratio=ratio, resolution="720p"
     )
     call.notes.append(f"extending keeps the source's aspect ratio ({ratio}) at 720p")
     return _started(operation, args.output, args.wait, hint=f"extended {args.prompt}")
@@ -251,19 +241,14 @@ async def get_video_operation(args: GetVideoOperationInput, call: Call) -> CallT
 
 
 # --- the Veo job: poll, running, delivery ------------------------------------------------------------------
-def _started(operation: types.GenerateVideosOperation, output: str, wait: bool, *, hint: str) -> Started:
+def _started(operation: Operation, output: str, wait: bool, *, hint: str) -> Started:
     # The output choice travels in the job id (any replica delivers it the same way); the hint names the file.
     return Started(operation.name or "", _state(operation), {"out": output}, {"hint": hint}, wait=wait)
 
 
-def _state(operation: types.GenerateVideosOperation) -> JobState:
-    return JobState(done=bool(operation.done), percent=_percent(operation), upstream=operation)
-
-
-def _percent(operation: types.GenerateVideosOperation) -> float | None:
-    metadata = operation.metadata or {}
-    value = metadata.get("progressPercent", metadata.get("progress_percent"))
-    return float(value) if isinstance(value, (int, float)) else None
+def _state(operation: Operation) -> JobState:
+    done, percent = operation_progress(operation)
+    return JobState(done=done, percent=percent, upstream=operation)
 
 
 def _model_of(name: str) -> str | None:
@@ -317,9 +302,7 @@ VEO = JobKind(
 )
 
 
-async def _deliver(
-    call: Call, operation: types.GenerateVideosOperation, model: str | None, output: str, hint: str
-) -> CallToolResult:
+async def _deliver(call: Call, operation: Operation, model: str | None, output: str, hint: str) -> CallToolResult:
     finished = read_operation(operation)
     if finished.problem is not None:
         call.resume_hint = None  # the operation is over: there is nothing left to collect
