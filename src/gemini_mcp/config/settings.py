@@ -86,6 +86,10 @@ def _commas(raw: str) -> tuple[str, ...]:
     return tuple(item.strip() for item in raw.split(",") if item.strip())
 
 
+def _names(raw: str) -> tuple[str, ...]:
+    return tuple(item.lower() for item in _commas(raw))
+
+
 def _upper(raw: str) -> str:
     return raw.upper()
 
@@ -202,6 +206,43 @@ class Settings(BaseModel):
     video_poll_s: Annotated[
         float, Env("GEMINI_MCP_VIDEO_POLL_SECONDS", "seconds between checks on a Veo operation"), Field(gt=0)
     ] = 5
+
+    # --- which tools are offered (framework/toolsets.py; names are checked against the catalog at start) --
+    toolsets: Annotated[
+        tuple[str, ...],
+        Env(
+            "GEMINI_MCP_TOOLSETS",
+            "comma-separated toolsets to offer (`--toolsets`): `text`, `understanding`, `functions`, `search`, "
+            "`chats`, `embeddings`, `images`, `speech`, `video`, `live`, `models`, `jobs`, or `media` (images, "
+            "speech, video) or `all`; a toolset with long-running jobs (video) brings `get_job`/`cancel_job`",
+            parse=_names,
+            default_note="`all` (only the tools of `GEMINI_MCP_TOOLS`, when that alone is set)",
+        ),
+    ] = ()
+    tools: Annotated[
+        tuple[str, ...],
+        Env(
+            "GEMINI_MCP_TOOLS",
+            "comma-separated single tools to offer besides the toolsets (`--tools`), e.g. `generate_text,list_models`",
+            parse=_names,
+        ),
+    ] = ()
+    exclude_tools: Annotated[
+        tuple[str, ...],
+        Env(
+            "GEMINI_MCP_EXCLUDE_TOOLS",
+            "comma-separated tools never offered (`--exclude-tools`); wins over the toolsets and `GEMINI_MCP_TOOLS`",
+            parse=_names,
+        ),
+    ] = ()
+    read_only: Annotated[
+        bool,
+        Env(
+            "GEMINI_MCP_READ_ONLY",
+            "`true` offers only the tools annotated read-only (`--read-only`): nothing that saves media, keeps a "
+            "session or starts a job",
+        ),
+    ] = False
 
     # --- files and media ---------------------------------------------------------------------------------
     xdg_data_home: Annotated[

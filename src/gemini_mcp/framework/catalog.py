@@ -31,13 +31,13 @@ CATALOG_KEY = "catalog"
 class LazyToolSpec:
     """A tool known from the catalog, standing in for its ToolSpec until the module is imported.
 
-    What registration, capabilities and job lookup read (name, title, description, annotations, backends, the
-    job kind's name) comes from the catalog entry. The models, the handler and everything else a call needs
-    come from the real ToolSpec (`spec`), imported on first use. A plain class, not a ToolSpec subclass: a
-    frozen dataclass's fields cannot be filled in later without bypassing its frozenness.
+    What registration, capabilities, toolsets and job lookup read (name, title, description, annotations,
+    backends, the job kind's name, the toolset) comes from the catalog entry. The models, the handler and
+    everything else a call needs come from the real ToolSpec (`spec`), imported on first use. A plain class, not
+    a ToolSpec subclass: a frozen dataclass's fields cannot be filled in later without bypassing its frozenness.
     """
 
-    def __init__(self, entry: dict[str, Any]) -> None:
+    def __init__(self, entry: dict[str, Any], spec: ToolSpec[Any] | None = None) -> None:
         self.name: str = entry["name"]
         self.title: str = entry["title"]
         self.description: str = entry["description"]
@@ -45,8 +45,10 @@ class LazyToolSpec:
         self.backends: frozenset[Backend] = frozenset(entry["backends"])
         self.backend_hint: str = entry["backend_hint"]
         self.job_name: str | None = entry["job"]
+        self.waits_on_jobs: bool = entry["waits_on_jobs"]
         self.module: str = entry["module"]
-        self._spec: ToolSpec[Any] | None = None
+        self.toolset: str = entry["toolset"]
+        self._spec = spec  # given when the module is imported already (no cached catalog yet)
 
     @property
     def spec(self) -> ToolSpec[Any]:
@@ -76,10 +78,6 @@ class LazyToolSpec:
     def job(self) -> JobKind | None:
         return self.spec.job if self.job_name is not None else None
 
-    @property
-    def waits_on_jobs(self) -> bool:
-        return self.spec.waits_on_jobs
-
     def deadline_s(self, settings: Settings) -> float:
         return self.spec.deadline_s(settings)
 
@@ -104,8 +102,15 @@ def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
         "backends": sorted(spec.backends),
         "backend_hint": spec.backend_hint,
         "job": spec.job_name,
+        "waits_on_jobs": spec.waits_on_jobs,
         "module": module,
+        "toolset": spec.toolset or family_of(module),
     }
+
+
+def family_of(module: str) -> str:
+    """A tool module's family name: `gemini_mcp.tools.video` → `video`."""
+    return module.rsplit(".", 1)[-1]
 
 
 def tool_specs(cache: SchemaCache, discover: Callable[[], list[tuple[str, ToolSpec[Any]]]]) -> list[RegisteredSpec]:
@@ -118,7 +123,10 @@ def tool_specs(cache: SchemaCache, discover: Callable[[], list[tuple[str, ToolSp
         except (KeyError, TypeError, ValueError):
             pass  # a catalog from an incompatible layout: rebuild it below
     found = discover()
+    entries = [catalog_entry(module, spec) for module, spec in found]
     if cache.enabled:
-        cache.entries[CATALOG_KEY] = [catalog_entry(module, spec) for module, spec in found]
+        cache.entries[CATALOG_KEY] = entries
         cache.dirty = True
-    return [spec for _, spec in found]
+    # Imported specs wear the catalog's face too: their toolset comes from the module that declares them, which a
+    # ToolSpec alone does not know.
+    return [LazyToolSpec(entry, spec) for entry, (_, spec) in zip(entries, found, strict=True)]

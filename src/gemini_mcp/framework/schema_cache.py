@@ -3,9 +3,9 @@
 Generating ~30 input and output schemas with pydantic is the largest part of building the server (about
 60 ms): an MCP host pays it on every launch. The schemas depend only on the code, so they are cached in
 the folder the settings name (`Settings.schema_cache_dir`: `$XDG_CACHE_HOME/gemini-mcp`, or none with
-`GEMINI_MCP_SCHEMA_CACHE=false`) under a key made from the package version, the pydantic and mcp versions
-and the size and modification time of every module of this package; any change makes a new key. A cache
-that cannot be read or written is simply not used.
+`GEMINI_MCP_SCHEMA_CACHE=false`) under a key made from the package version, the pydantic and mcp versions,
+the schema generator's version (framework/schemas.py) and the size and modification time of every module of
+this package; any change makes a new key. A cache that cannot be read or written is simply not used.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from gemini_mcp.framework.schemas import GENERATOR_VERSION
+
 logger = logging.getLogger("gemini_mcp.schema_cache")
 
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
@@ -31,6 +33,9 @@ def cache_key() -> str:
             digest.update(f"{name}={metadata.version(name)};".encode())
         except metadata.PackageNotFoundError:
             digest.update(f"{name}=?;".encode())
+    # Sizes and times alone can miss a change (reproducible builds pin every mtime; an edit may keep the size):
+    # the generator's version makes sure no schema outlives the generator that made it.
+    digest.update(f"generator={GENERATOR_VERSION};".encode())
     for path in sorted(PACKAGE_ROOT.rglob("*.py")):
         stat = path.stat()
         digest.update(f"{path.relative_to(PACKAGE_ROOT)}:{stat.st_size}:{stat.st_mtime_ns};".encode())

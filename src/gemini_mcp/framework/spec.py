@@ -37,6 +37,9 @@ Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
 class ToolSpec(Generic[InputT]):
     """Everything that describes one tool; the description is written for the agent that reads it.
 
+    Each tool belongs to one toolset (`toolset`, by default its family module's name), which hosts and
+    settings choose whole (framework/toolsets.py).
+
     A tool with `job` starts (or collects) that kind of long-running job: its handler may return `Started`,
     and framework/jobs.py waits with progress, honours cancellation and the kind's deadline, answers
     `wait: false` with the job id, and serves it through get_job / cancel_job and the MCP tasks extension.
@@ -53,6 +56,8 @@ class ToolSpec(Generic[InputT]):
     backend_hint: str = ""  # how to switch, when the current backend cannot serve the tool
     job: JobKind | None = None  # bounded by the kind's deadline setting, not GEMINI_MCP_CALL_DEADLINE
     waits_on_jobs: bool = False  # get_job: collects any kind, each bounded by its own deadline (framework/jobs.py)
+    # The toolset it is offered in (framework/toolsets.py); empty: its family, the module that declares it.
+    toolset: str = ""
 
     def __post_init__(self) -> None:
         if self.job is not None:

@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 import anyio
 from mcp.server.mcpserver import Context
@@ -39,6 +39,7 @@ from gemini_mcp.framework.client_logging import log_to_client
 from gemini_mcp.framework.mcp_adapter import output_schema_of, registered_tool
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.schema_refs import inline_refs
+from gemini_mcp.framework.schemas import lean_input_schema
 from gemini_mcp.gemini.failures import describe_failure
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, retry_listener
 
@@ -106,10 +107,11 @@ class GeminiTool:
     async def _call(
         self, spec: RegisteredSpec, services: Services, arguments: dict[str, Any], call: Call, attempts: Attempts
     ) -> Any:
+        arguments = without_host_arguments(spec.name, spec.input_model, arguments)
         try:
             args = spec.input_model.model_validate(arguments)
         except ValidationError as exc:
-            raise ToolError(format_validation_error(spec.name, exc)) from None
+            raise ToolError(format_validation_error(spec.name, exc, spec.input_model)) from None
         settings = services.settings
         try:
             if settings.backend not in spec.backends:
@@ -230,18 +232,84 @@ def _cleaned(value: Any, clean: Callable[[str], str]) -> Any:
 DEMO_LABEL = "[demo mode: emulated output from gemini-mcp's offline emulator, not from Google's Gemini API]"
 
 
-def format_validation_error(tool: str, exc: ValidationError) -> str:
-    """One line per problem, each naming the field path and what is expected (never echoing big values)."""
+# Arguments hosts add to every tool's declaration on their own and then send, which no tool of ours takes: they
+# are dropped before validation rather than failing the call. Gemini CLI adds `wait_for_previous` (a boolean its
+# model fills in) to every tool and forwards it. Any other unknown argument is still an error: a typo must not
+# pass silently, so the schemas keep `additionalProperties: false`.
+HOST_ARGUMENTS = frozenset({"wait_for_previous"})
+
+
+def without_host_arguments(tool: str, model: type[BaseModel], arguments: dict[str, Any]) -> dict[str, Any]:
+    """`arguments` without the host-added ones `model` does not take (a tool that declares one keeps it)."""
+    added = HOST_ARGUMENTS.intersection(arguments)
+    if not added:
+        return arguments
+    dropped = added - set(_parameter_names(model))
+    if not dropped:
+        return arguments
+    logger.debug("%s: ignored host-added argument(s) %s", tool, ", ".join(sorted(dropped)))
+    return {name: value for name, value in arguments.items() if name not in dropped}
+
+
+def format_validation_error(tool: str, exc: ValidationError, model: type[BaseModel] | None = None) -> str:
+    """One line per problem, each naming the field path and what is expected (never echoing big values). With the
+    input `model`, an unknown argument's line names the valid ones there, and the closest if it looks like a typo."""
     lines = []
+    valid: dict[str, None] = {}  # what the unknown names could have been, once per place, in order
     for error in exc.errors(include_url=False, include_input=False):
         path = ".".join(str(part) for part in error["loc"]) or "(arguments)"
         message = error["msg"].removeprefix("Value error, ")
         if error["type"] == "extra_forbidden":
-            message = "is not a parameter of this tool (check the input schema for the allowed names)"
+            message, names = _unknown_parameter(tool, model, error["loc"])
+            if names:
+                valid[names] = None
         elif error["type"] == "missing":
             message = "is required"
         lines.append(f"{path}: {message}")
-    return f"Invalid arguments for {tool}: " + "; ".join(lines)
+    return f"Invalid arguments for {tool}: " + "; ".join(lines) + "".join(f". {names}" for names in valid)
+
+
+def _unknown_parameter(tool: str, model: type[BaseModel] | None, loc: Sequence[int | str]) -> tuple[str, str]:
+    """What to say about one unknown argument, and the valid names at its place ('' when unknown)."""
+    names = _names_at(model, loc[:-1]) if model is not None else None
+    if not names:
+        return "is not a parameter of this tool (check the input schema for the allowed names)", ""
+    import difflib  # only for a wrong argument: not worth loading on every start
+
+    close = difflib.get_close_matches(str(loc[-1]), names, n=1, cutoff=0.6)
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    if len(loc) == 1:
+        return f"is not a parameter of {tool}{hint}", f"Its parameters: {', '.join(names)}"
+    where = ".".join(str(part) for part in loc[:-1])
+    return f"is not a field of {where}{hint}", f"The fields of {where}: {', '.join(names)}"
+
+
+def _parameter_names(model: type[BaseModel]) -> list[str]:
+    """The names `model` accepts, as its JSON schema spells them (an alias where it has one)."""
+    return [field.alias or name for name, field in model.model_fields.items()]
+
+
+def _names_at(model: type[BaseModel], path: Sequence[int | str]) -> list[str] | None:
+    """The field names of the object at `path` inside `model` (list indexes skipped), or None where a union or
+    a mapping leaves it ambiguous."""
+    current = model
+    for part in path:
+        if isinstance(part, int):
+            continue
+        field = next((f for n, f in current.model_fields.items() if part in (n, f.alias)), None)
+        inner = _model_in(field.annotation) if field is not None else None
+        if inner is None:
+            return None
+        current = inner
+    return _parameter_names(current)
+
+
+def _model_in(annotation: Any) -> type[BaseModel] | None:
+    """The one pydantic model an annotation holds (through Optional, Annotated, list, ...), else None."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    found = {model for arg in get_args(annotation) if (model := _model_in(arg)) is not None}
+    return found.pop() if len(found) == 1 else None
 
 
 def structured_result(
@@ -274,9 +342,7 @@ def _sdk_tool(spec: RegisteredSpec, services: Services, cache: SchemaCache) -> T
         name=spec.name,
         title=spec.title,
         description=spec.description,
-        input_schema=cache.get(
-            f"{spec.name}:input", lambda: inline_refs(spec.input_model.model_json_schema(by_alias=True))
-        ),
+        input_schema=cache.get(f"{spec.name}:input", lambda: lean_input_schema(spec.input_model)),
         output_schema=cache.get(f"{spec.name}:output", lambda: _output_schema(spec.output_model)),
         annotations=spec.annotations,
         run=GeminiTool(spec, services).answer,

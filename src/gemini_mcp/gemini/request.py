@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
 from gemini_mcp.gemini.models import Task, plan_thinking, resolve_model
-from gemini_mcp.media.inputs import MediaInput
+from gemini_mcp.media.inputs import MEDIA_ITEM_DESCRIPTION, MediaInput
 
 if TYPE_CHECKING:
     from google.genai import types
@@ -20,66 +20,51 @@ if TYPE_CHECKING:
     from gemini_mcp.gemini.context import GeminiCall
 
 
-class TextPart(BaseModel):
-    """A part of a message: text."""
+# Descriptions here reach the input schema of every text tool: each one is short, says what the name does
+# not, and leaves the type and the bounds to the schema (an agent pays for each byte on every turn).
 
+
+class TextPart(BaseModel):
+    # No docstring: it would become this part's description in every text tool's schema.
     model_config = {"extra": "forbid"}
-    text: Annotated[str, Field(description="Text of this part.")]
+    text: str
 
 
 class MediaPart(MediaInput):
-    """A part of a message: media (exactly one of path, url, data, file_uri)."""
+    pass  # a media item (its description comes from MediaInput)
+
+
+# How a part is advertised: an object, which the `contents` field describes ({text} or a media item, whose
+# schema the same tool spells out under `media`), rather than an anyOf of TextPart and a second copy of the
+# media item (~300 bytes in each of four tools, on every turn). Validation is still TextPart | MediaPart, so a
+# wrong part is refused with a message naming it (contents[i].parts[j]).
+PART_SCHEMA: dict[str, Any] = {"type": "object"}
 
 
 class Message(BaseModel):
-    """One turn of a conversation."""
-
+    # One turn of a conversation (no docstring: see TextPart).
     model_config = {"extra": "forbid"}
-    role: Annotated[
-        Literal["user", "model"],
-        Field(description="'user' for the caller's turns, 'model' for earlier answers of the model."),
-    ] = "user"
-    parts: Annotated[
-        list[TextPart | MediaPart],
-        Field(
-            min_length=1,
-            description="The parts of this turn, in order: {'text': ...} or media {'path'|'url'|'data'|'file_uri': "
-            "..., 'mime_type'?: ...}.",
-        ),
-    ]
+    role: Literal["user", "model"] = "user"
+    parts: Annotated[list[Annotated[TextPart | MediaPart, WithJsonSchema(PART_SCHEMA)]], Field(min_length=1)]
 
 
-MEDIA_DESCRIPTION = (
-    "Images, PDFs, audio or video for the model to read with the prompt (added to the last user turn). Each "
-    "item gives exactly one of: `path` (a local file inside the allowed folders), `url` (http(s), or a "
-    "YouTube link), `data` (base64, with `mime_type`), or `file_uri` (a Gemini Files API URI, or a "
-    "gemini://media/... URI of media this server generated). Large files are uploaded automatically."
-)
+MEDIA_DESCRIPTION = f"Images, PDFs, audio, video: {MEDIA_ITEM_DESCRIPTION}"
+SYSTEM_DESCRIPTION = "Persona, rules, style."
 
 
 class PromptFields(BaseModel):
     """Either a single prompt or a whole conversation."""
 
-    prompt: Annotated[
-        str | None,
-        Field(
-            description="The instruction or question. Give this, or `contents` for a multi-turn/multi-part request.",
-            min_length=1,
-        ),
-    ] = None
+    prompt: Annotated[str | None, Field(description="Or give `contents`.", min_length=1)] = None
     contents: Annotated[
         list[Message] | None,
         Field(
-            description="A conversation as messages with roles and parts, oldest first, ending with a 'user' "
-            "turn. Use instead of `prompt`.",
+            description="Instead of `prompt`: turns, oldest first, last 'user'; parts {text} or media items.",
             min_length=1,
         ),
     ] = None
     media: Annotated[list[MediaInput] | None, Field(description=MEDIA_DESCRIPTION, max_length=50)] = None
-    system_instruction: Annotated[
-        str | None,
-        Field(description="Standing instructions for the model (persona, rules, output style)."),
-    ] = None
+    system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
 
     @model_validator(mode="after")
     def _prompt_or_contents(self) -> PromptFields:
@@ -94,48 +79,36 @@ class PromptFields(BaseModel):
         return self
 
 
+MODEL_DESCRIPTION = "flash (default), pro (reasoning, code, math), flash lite, or an id."
+
+
 class ModelField(BaseModel):
-    model: Annotated[
-        str | None,
-        Field(
-            description="Model id (e.g. 'gemini-2.5-flash') or alias ('flash', 'flash lite', 'pro'). Default: "
-            "gemini-2.5-flash; use 'pro' for complex reasoning, coding and math.",
-        ),
-    ] = None
+    model: Annotated[str | None, Field(description=MODEL_DESCRIPTION)] = None
 
 
 class SamplingFields(BaseModel):
     """Generation settings; leave unset for the model's defaults."""
 
-    temperature: Annotated[
-        float | None, Field(ge=0.0, le=2.0, description="Randomness, 0.0-2.0 (lower = more focused).")
-    ] = None
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling mass, 0.0-1.0.")] = None
-    top_k: Annotated[int | None, Field(ge=1, description="Sample from the k most likely tokens.")] = None
-    seed: Annotated[int | None, Field(description="Seed for more repeatable outputs.")] = None
-    max_output_tokens: Annotated[
-        int | None,
-        Field(
-            ge=1,
-            description="Cap on output tokens, thinking included. Leave unset unless asked: when set on a "
-            "thinking model without thinking_budget, a budget is chosen so the answer keeps room.",
-        ),
-    ] = None
-    stop_sequences: Annotated[
-        list[str] | None, Field(max_length=5, description="Up to 5 strings that end the output.")
-    ] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Lower: more focused.")] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling.")] = None
+    top_k: Annotated[int | None, Field(ge=1, description="Top-k sampling.")] = None
+    seed: Annotated[int | None, Field(description="Repeatable output.")] = None
+    # When set on a thinking model without thinking_budget, build_config picks a budget so the answer keeps room.
+    max_output_tokens: Annotated[int | None, Field(ge=1, description="Counts thinking. Only if asked.")] = None
+    stop_sequences: Annotated[list[str] | None, Field(max_length=5, description="Stop at these.")] = None
     thinking_budget: Annotated[
         int | None,
         Field(
             ge=-1,
-            description="Thinking tokens for Gemini 2.5 models: 0 turns thinking off (Flash/Flash-Lite), -1 "
-            "lets the model decide; max 24576 (Flash, Flash-Lite) or 32768 (Pro, min 128). Default: unset.",
+            description="2.5 models: 0 off (not Pro), -1 auto, max 24576 (Pro 128-32768).",
         ),
     ] = None
 
 
-class TextRequest(PromptFields, ModelField, SamplingFields):
+class TextRequest(SamplingFields, ModelField, PromptFields):
     """The fields of every text-generation tool."""
+
+    # The order of the bases is the schema's property order, last base first: the prompt, then the model.
 
 
 def resolve_text_model(model: str | None) -> str:

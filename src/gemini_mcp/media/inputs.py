@@ -23,11 +23,11 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 from urllib.parse import unquote, urlparse
 
 import anyio
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, model_validator
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.media.cpu import b64decode, off_loop
@@ -65,34 +65,27 @@ YOUTUBE_HOSTS = {"youtube.com", "www.youtube.com", "m.youtube.com", "youtu.be"}
 MAX_REDIRECTS = 5
 
 
-class MediaInput(BaseModel):
-    """One piece of media. Give exactly one of `path`, `url`, `data` or `file_uri`."""
+# What a media item is, in the words of the tool fields that take a list of them: the item's fields carry no
+# description (an agent pays for each byte, in every tool, on every turn), the list's field says it once. In
+# full: `path` is absolute or relative to the first allowed folder / MCP root; a `url` is downloaded by this
+# server, a YouTube URL is passed to Gemini as is; `file_uri` is a Gemini Files API URI or the
+# gemini://media/<id> URI of media this server generated; `mime_type` is detected from the bytes, needed only
+# for a file_uri whose type is unknown.
+MEDIA_ITEM_DESCRIPTION = (
+    "each one of path, url (or YouTube), data (base64), file_uri (Files API, gemini://media/<id>); mime_type optional."
+)
 
+
+class MediaInput(BaseModel):
+    # One piece of media: exactly one of `path`, `url`, `data` or `file_uri`, and an optional `mime_type`. (No
+    # docstring: it would be the item's description in every schema; see MEDIA_ITEM_DESCRIPTION.)
     model_config = ConfigDict(extra="forbid")
 
-    path: Annotated[
-        str | None,
-        Field(description="Local file path (absolute, or relative to the first allowed folder / MCP root)."),
-    ] = None
-    url: Annotated[
-        str | None,
-        Field(description="An http(s) URL the server downloads, or a YouTube video URL (passed to Gemini as is)."),
-    ] = None
-    data: Annotated[str | None, Field(description="Base64-encoded bytes of the media (give mime_type too).")] = None
-    file_uri: Annotated[
-        str | None,
-        Field(
-            description="URI of a file uploaded to the Gemini Files API, or the gemini://media/<id> URI of media "
-            "this server generated (to edit or reuse it)."
-        ),
-    ] = None
-    mime_type: Annotated[
-        str | None,
-        Field(
-            description="MIME type, e.g. image/png, application/pdf, audio/wav, video/mp4. Optional: detected "
-            "from the content; required only with file_uri when it cannot be looked up."
-        ),
-    ] = None
+    path: str | None = None
+    url: str | None = None
+    data: str | None = None
+    file_uri: str | None = None
+    mime_type: str | None = None
 
     @model_validator(mode="after")
     def _exactly_one_source(self) -> MediaInput:

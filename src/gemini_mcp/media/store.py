@@ -44,11 +44,8 @@ logger = logging.getLogger("gemini_mcp.media")
 MEDIA_URI_PREFIX = "gemini://media/"
 OutputMode = Literal["inline", "link", "both"]
 
-OUTPUT_FIELD_DESCRIPTION = (
-    "How to return generated media: 'both' (default) = inline content when small enough plus a resource "
-    "link; 'inline' = only the inline content; 'link' = only a resource link (keeps large media out of "
-    "the context window). The file is always saved; its path is in structured content."
-)
+# Read by agents in every media tool's schema: short on purpose (the file is always saved either way).
+OUTPUT_FIELD_DESCRIPTION = "both: inline if small, plus a link. link: keeps big media out of context. Always saved."
 
 _EXTENSIONS = {
     "image/png": ".png",

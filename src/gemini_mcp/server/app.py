@@ -30,6 +30,7 @@ from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.spec import ToolSpec
 from gemini_mcp.framework.tasks import JobTasks
 from gemini_mcp.framework.toolkit import build_tools
+from gemini_mcp.framework.toolsets import Selection, ToolsetGate, server_selection
 from gemini_mcp.gemini.client import GeminiClient
 from gemini_mcp.media.links import signer_for
 from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore, RetentionPolicy, SavedMedia, StoredMedia
@@ -141,6 +142,25 @@ def build_services(settings: Settings, cache: SchemaCache | None = None, discove
     return services
 
 
+def check_tool_selection(settings: Settings) -> Selection:
+    """The tools the settings enable; SettingsError (one line per bad name) when they name an unknown toolset or
+    tool. For the CLI, which reports bad values before it knows whether a client is there."""
+    specs = tool_specs(SchemaCache(settings.schema_cache_dir), specs_by_module)
+    return server_selection(settings, specs)
+
+
+def _instructions(settings: Settings, selection: Selection) -> str:
+    text = (DEMO_INSTRUCTIONS + INSTRUCTIONS) if settings.demo else INSTRUCTIONS
+    every = list(selection.catalog.by_name)
+    off = [name for name in every if not selection.allows(name)]
+    if not off:
+        return text
+    if len(off) <= len(every) - len(off):  # name the shorter list: these words are paid for on every turn
+        return text + f" Off on this server (its toolset settings): {', '.join(off)}."
+    on = ", ".join(name for name in every if selection.allows(name)) or "none"
+    return text + f" This server enables only: {on}; the other tools named above are off."
+
+
 def request_state_security(settings: Settings) -> RequestStateSecurity | None:
     """Shared sealing keys let any replica open request state another one sealed (stateless mode)."""
     if not settings.state_keys:
@@ -149,11 +169,14 @@ def request_state_security(settings: Settings) -> RequestStateSecurity | None:
 
 
 def build_server(settings: Settings | None = None, discover: Discover | None = None) -> GeminiServer:
-    """The MCP server with every tool family registered; nothing touches the network until a tool runs.
+    """The MCP server with the tools its settings select registered; nothing touches the network until a tool runs.
+    Settings that name an unknown toolset or tool raise SettingsError.
     `discover` replaces the tool package's families (tests add a throwaway one); their schemas stay in memory."""
     settings = settings or Settings.from_env()
     cache = SchemaCache(settings.schema_cache_dir if discover is None else None)
     services = build_services(settings, cache, discover)
+    # The catalog keeps every tool (jobs of any kind stay collectable); only the selected ones are registered.
+    selection = server_selection(settings, services.specs)
     auth, token_verifier = build_auth(settings)
     # Change events for subscriptions/listen streams (protocol 2026-07-28): a saved file changes the list.
     changes = InMemorySubscriptionBus()
@@ -185,9 +208,9 @@ def build_server(settings: Settings | None = None, discover: Discover | None = N
         "gemini",
         title="Gemini",
         description="Every capability of Google's Gemini API as MCP tools.",
-        instructions=(DEMO_INSTRUCTIONS + INSTRUCTIONS) if settings.demo else INSTRUCTIONS,
+        instructions=_instructions(settings, selection),
         version=__version__,
-        tools=build_tools(services.specs, services, cache),
+        tools=build_tools([spec for spec in services.specs if selection.allows(spec.name)], services, cache),
         lifespan=lifespan,
         log_level=settings.log_level,
         extensions=[JobTasks(services)],
@@ -195,6 +218,7 @@ def build_server(settings: Settings | None = None, discover: Discover | None = N
         token_verifier=token_verifier,
         request_state_security=request_state_security(settings),
         subscriptions=changes,
+        middleware=[ToolsetGate(selection)],  # a transport may narrow it per request (server/http.py)
     )
     server.services = services
     lowlevel_server(server).add_request_handler("resources/list", PaginatedRequestParams, server.list_resource_page)

@@ -22,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
         "  gemini-mcp doctor                           # check the set-up, say what to fix\n"
         "  gemini-mcp --demo doctor                    # check the demo set-up (the built-in emulator)\n"
         "  gemini-mcp --demo                           # try every tool offline (emulated answers)\n"
+        "  gemini-mcp --toolsets text,media            # fewer tools: less context for the agent to read\n"
         "  gemini-mcp emulator --port 8765             # offline Gemini API; then\n"
         "  GOOGLE_GEMINI_BASE_URL=http://127.0.0.1:8765 GEMINI_API_KEY=any gemini-mcp",
         formatter_class=argparse.RawDescriptionHelpFormatter,
@@ -54,6 +55,37 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         metavar="HOST[:PORT]",
         help="HTTP: a Host header value accepted (repeatable; GEMINI_MCP_ALLOWED_HOSTS)",
+    )
+    tools = parser.add_argument_group(
+        "which tools are offered",
+        "toolsets: text, understanding, functions, search, chats, embeddings, images, speech,\n"
+        "video, live, models, jobs; media = images,speech,video; all (the default). A toolset\n"
+        "with long-running jobs (video) brings get_job and cancel_job. Over HTTP the headers\n"
+        "X-MCP-Toolsets, X-MCP-Tools, X-MCP-Exclude-Tools and X-MCP-Read-Only narrow this per\n"
+        "request (they never widen it).",
+    )
+    tools.add_argument(
+        "--toolsets",
+        action="append",
+        metavar="NAME[,NAME]",
+        help="offer only these toolsets (repeatable; GEMINI_MCP_TOOLSETS)",
+    )
+    tools.add_argument(
+        "--tools",
+        action="append",
+        metavar="TOOL[,TOOL]",
+        help="also offer these single tools; alone, offer only them (repeatable; GEMINI_MCP_TOOLS)",
+    )
+    tools.add_argument(
+        "--exclude-tools",
+        action="append",
+        metavar="TOOL[,TOOL]",
+        help="never offer these tools (repeatable; GEMINI_MCP_EXCLUDE_TOOLS)",
+    )
+    tools.add_argument(
+        "--read-only",
+        action="store_true",
+        help="offer only the tools annotated read-only (GEMINI_MCP_READ_ONLY)",
     )
     parser.add_argument(
         "--demo",
@@ -143,6 +175,13 @@ def _banner(settings: Settings) -> str:
     )
 
 
+def _names(values: list[str] | None) -> tuple[str, ...] | None:
+    """A repeatable comma-separated flag's names, lowercased as the variables' are; None when not given."""
+    if not values:
+        return None
+    return tuple(name.strip().lower() for value in values for name in value.split(",") if name.strip())
+
+
 def _settings(environ: dict[str, str] | None, args: argparse.Namespace) -> Settings | None:
     """The settings from the environment and the flags; None, once the bad values are reported in one line."""
     try:
@@ -157,10 +196,29 @@ def _settings(environ: dict[str, str] | None, args: argparse.Namespace) -> Setti
             legacy_sse=True if args.legacy_sse else None,
             allowed_origins=tuple(args.allow_origin) if args.allow_origin else None,
             allowed_hosts=tuple(args.allow_host) if args.allow_host else None,
+            toolsets=_names(args.toolsets),
+            tools=_names(args.tools),
+            exclude_tools=_names(args.exclude_tools),
+            read_only=True if args.read_only else None,
         )
     except SettingsError as bad:
         print(f"gemini-mcp: cannot start: {bad}", file=sys.stderr)
         return None
+
+
+def _tools_known(settings: Settings) -> bool:
+    """Whether every toolset and tool the settings name exists; if not, says so in one line. Names are checked
+    against the tool catalog, so this reads it only when some are given."""
+    if not (settings.toolsets or settings.tools or settings.exclude_tools):
+        return True
+    from gemini_mcp.server.app import check_tool_selection
+
+    try:
+        check_tool_selection(settings)
+    except SettingsError as bad:
+        print(f"gemini-mcp: cannot start: {bad}", file=sys.stderr)
+        return False
+    return True
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -186,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     # Before anything else, so a bad value is reported even when there turns out to be no client to serve.
     settings = _settings(None, args)
-    if settings is None:
+    if settings is None or not _tools_known(settings):
         return 2
     if args.transport == "stdio":
         from gemini_mcp.server.stdio import stdio_without_client
@@ -205,7 +263,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging(settings.log_level, settings.secrets())
     from gemini_mcp.server.app import build_server
 
-    server = build_server(settings)
+    try:
+        server = build_server(settings)
+    except SettingsError as bad:  # checked above already; the demo's environment could differ
+        print(f"gemini-mcp: cannot start: {bad}", file=sys.stderr)
+        return 2
     if settings.demo or (settings.transport == "stdio" and sys.stdin is not None and sys.stdin.isatty()):
         print(_banner(settings), file=sys.stderr)
     with contextlib.suppress(KeyboardInterrupt):

@@ -9,6 +9,9 @@
 - `/sse` + `/messages/`: the legacy SSE transport, only with `--legacy-sse`.
 - Rate limits (429 with `Retry-After`), per authenticated identity, else per client address
   (server/ratelimit.py).
+- Per-request toolsets: `X-MCP-Toolsets`, `X-MCP-Tools`, `X-MCP-Exclude-Tools` and `X-MCP-Read-Only` (or
+  GitHub's `X-MCP-Readonly`) narrow the tools one request sees and may call, within what the server's settings
+  enable (framework/toolsets.py), so one deployment serves several agents differently.
 - Graceful shutdown on SIGTERM/SIGINT: running calls finish and are answered (server/http_shutdown.py).
 - uvicorn runs without a logging config of its own, so its access and error lines go through the
   redacting handler of server/logs.py (key, access_token and sig query values masked).
@@ -22,12 +25,15 @@ import ipaddress
 import json
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 import anyio
+from mcp.server.context import ServerRequestContext
 from mcp.server.mcpserver import MCPServer
 from mcp.server.transport_security import TransportSecuritySettings
-from mcp_types import INTERNAL_ERROR
+from mcp.shared.exceptions import MCPError
+from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 from starlette.middleware import Middleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,6 +41,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from gemini_mcp import __version__
 from gemini_mcp.config.settings import Settings
+from gemini_mcp.framework.toolsets import Selection, Sources, ToolsetGate, UnknownNames, Wanted, gate_of
 from gemini_mcp.gemini.endpoint import reachable
 from gemini_mcp.server.http_shutdown import Drain, serve_until_signalled
 from gemini_mcp.server.ratelimit import AddressLimit, IdentityLimit, TokenBuckets
@@ -197,6 +204,55 @@ class Router:
                 self.sse_open -= 1
 
 
+HEADER_SOURCES = Sources(
+    toolsets="the X-MCP-Toolsets header",
+    tools="the X-MCP-Tools header",
+    exclude="the X-MCP-Exclude-Tools header",
+    read_only="the X-MCP-Read-Only header",
+)
+READ_ONLY_HEADERS = ("x-mcp-read-only", "x-mcp-readonly")  # the second: GitHub's MCP server spells it so
+_TRUE_WORDS = {"1", "true", "yes", "on", "t", "y"}
+_FALSE_WORDS = {"0", "false", "no", "off", "f", "n"}
+
+
+def _header_names(value: str | None) -> tuple[str, ...]:
+    return tuple(name.strip().lower() for name in (value or "").split(",") if name.strip())
+
+
+def _header_flag(value: str) -> bool:
+    word = value.strip().lower()
+    if word in _TRUE_WORDS:
+        return True
+    if word in _FALSE_WORDS:
+        return False
+    raise MCPError(code=INVALID_PARAMS, message=f"X-MCP-Read-Only: expected true or false, got {value[:20]!r}")
+
+
+def header_narrowing(gate: ToolsetGate) -> Callable[[ServerRequestContext[Any, Any]], Selection | None]:
+    """What a request's X-MCP-* headers narrow the server's tools to (None: no such header); a name that is no
+    toolset or tool is refused with INVALID_PARAMS naming the header and the valid names."""
+
+    def narrowing(ctx: ServerRequestContext[Any, Any]) -> Selection | None:
+        headers = getattr(ctx.request, "headers", None)  # a Starlette Request over HTTP; None in memory
+        if headers is None:
+            return None
+        read_only = next((headers[name] for name in READ_ONLY_HEADERS if headers.get(name, "").strip()), None)
+        wanted = Wanted(
+            toolsets=_header_names(headers.get("x-mcp-toolsets")),
+            tools=_header_names(headers.get("x-mcp-tools")),
+            exclude=_header_names(headers.get("x-mcp-exclude-tools")),
+            read_only=_header_flag(read_only) if read_only is not None else False,
+        )
+        if wanted == Wanted():
+            return None
+        try:
+            return gate.narrow(wanted, HEADER_SOURCES)
+        except UnknownNames as bad:
+            raise MCPError(code=INVALID_PARAMS, message=f"{bad}. Fix the header or leave it out.") from None
+
+    return narrowing
+
+
 def build_http_app(server: MCPServer[Any], settings: Settings) -> Drain:
     """The whole HTTP app; the outermost layer is the `Drain` that graceful shutdown works through."""
     security = transport_security(settings)
@@ -214,6 +270,9 @@ def build_http_app(server: MCPServer[Any], settings: Settings) -> Drain:
         ready, detail = await readiness.check()
         return JSONResponse({"ready": ready, "upstream": detail}, status_code=200 if ready else 503)
 
+    gate = gate_of(server.middleware)
+    if gate is not None:
+        gate.narrowing = header_narrowing(gate)
     max_body = int(settings.http_max_body_mb * 1024 * 1024)
     main = server.streamable_http_app(
         streamable_http_path="/mcp",

@@ -12,12 +12,19 @@ from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.chats import history, open_chat, send
 from gemini_mcp.gemini.parts import parts_of
-from gemini_mcp.gemini.request import MEDIA_DESCRIPTION, ModelField, SamplingFields, build_config, resolve_text_model
+from gemini_mcp.gemini.request import (
+    MEDIA_DESCRIPTION,
+    SYSTEM_DESCRIPTION,
+    ModelField,
+    SamplingFields,
+    build_config,
+    resolve_text_model,
+)
 from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
 from gemini_mcp.tools._chat_store import ChatSession, ChatStore
 
-_CHAT_ID = Field(description="The id chat_start returned.")
+_CHAT_ID = Field(description="From chat_start.")
 
 
 def store(call: Call) -> ChatStore:
@@ -31,8 +38,8 @@ def store(call: Call) -> ChatStore:
 
 
 # --- chat_start ----------------------------------------------------------------------------------------
-class ChatStartInput(ToolInput, ModelField, SamplingFields):
-    system_instruction: Annotated[str | None, Field(description="Standing instructions for the whole chat.")] = None
+class ChatStartInput(ToolInput, SamplingFields, ModelField):
+    system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
 
 
 class ChatStartOutput(ToolOutput):
@@ -54,7 +61,7 @@ async def chat_start(args: ChatStartInput, call: Call) -> CallToolResult:
 # --- chat_send -----------------------------------------------------------------------------------------
 class ChatSendInput(ToolInput):
     chat_id: Annotated[str, _CHAT_ID]
-    message: Annotated[str, Field(min_length=1, description="Your next message in the chat.")]
+    message: Annotated[str, Field(min_length=1, description="Your next message.")]
     media: Annotated[list[MediaInput] | None, Field(description=MEDIA_DESCRIPTION, max_length=50)] = None
 
 

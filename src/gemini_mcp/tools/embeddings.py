@@ -34,24 +34,17 @@ class EmbedTextInput(ToolInput):
 
     texts: Annotated[
         list[Annotated[str, Field(min_length=1)]],
-        Field(min_length=1, max_length=1000, description="The texts to embed (one vector each, same order)."),
+        Field(min_length=1, max_length=1000, description="One vector each, in order."),
     ]
     task_type: Annotated[
         TaskType | None,
-        Field(
-            description="What the vectors are for: RETRIEVAL_DOCUMENT for texts to search in, RETRIEVAL_QUERY for "
-            "search queries, SEMANTIC_SIMILARITY, CLASSIFICATION, CLUSTERING, QUESTION_ANSWERING, "
-            "FACT_VERIFICATION, CODE_RETRIEVAL_QUERY."
-        ),
+        Field(description="RETRIEVAL_DOCUMENT for texts to search in, RETRIEVAL_QUERY for queries."),
     ] = None
     output_dimensionality: Annotated[
-        int | None,
-        Field(ge=1, le=3072, description="Vector size (e.g. 768, 1536, 3072 for gemini-embedding-001). Default: full."),
+        int | None, Field(ge=1, le=3072, description="Vector size, e.g. 768, 1536. Default: full (3072).")
     ] = None
-    normalize: Annotated[
-        bool, Field(description="Scale each vector to length 1 (recommended when output_dimensionality is reduced).")
-    ] = True
-    model: Annotated[str | None, Field(description="Embedding model. Default: gemini-embedding-001.")] = None
+    normalize: Annotated[bool, Field(description="Scale vectors to length 1.")] = True
+    model: Annotated[str | None, Field(description="Default gemini-embedding-001.")] = None
 
 
 class Embedding(ToolOutput):

@@ -26,55 +26,34 @@ from gemini_mcp.gemini.schema import check_schema
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.:\-]{0,63}$")
 
 
+# The two item models have no docstring and their fields no description: the tool's description and the
+# `functions` / `results` fields say what they hold (the naming rule included), once.
 class FunctionDeclaration(BaseModel):
-    """A function the model may ask to call."""
-
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[
-        str,
-        Field(description="Function name: starts with a letter or _, then letters, digits, _ . : - (max 64)."),
-    ]
-    description: Annotated[str, Field(description="What the function does and when to use it (the model reads this).")]
-    parameters: Annotated[
-        dict[str, Any] | None,
-        Field(
-            description="JSON Schema of the arguments, an object schema: {'type': 'object', 'properties': {...}, "
-            "'required': [...]} (Gemini's OBJECT/STRING form also works). Omit for no arguments."
-        ),
-    ] = None
+    name: str
+    description: str
+    parameters: dict[str, Any] | None = None
 
 
 class FunctionResult(BaseModel):
-    """The result of a call you ran, to send back for the final answer."""
-
     model_config = ConfigDict(extra="forbid")
-    name: Annotated[str, Field(description="Name of the function that was called.")]
-    args: Annotated[
-        dict[str, Any], Field(description="The arguments it was called with (from the earlier result).")
-    ] = {}
-    id: Annotated[str | None, Field(description="The call's id from the earlier result, if it had one.")] = None
-    response: Annotated[dict[str, Any], Field(description="What the function returned, as a JSON object.")]
+    name: str
+    args: dict[str, Any] = {}
+    id: str | None = None
+    response: dict[str, Any]
 
 
 class PlanFunctionCallsInput(ToolInput, TextRequest):
     """Arguments of plan_function_calls."""
 
     functions: Annotated[
-        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="The functions the model may call.")
+        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="What the model may call.")
     ]
-    mode: Annotated[
-        CallingMode,
-        Field(description="AUTO: the model decides; ANY: it must call at least one function; NONE: it must not."),
-    ] = "AUTO"
-    allowed_function_names: Annotated[
-        list[str] | None, Field(description="With mode ANY: only these functions may be called.")
-    ] = None
+    mode: Annotated[CallingMode, Field(description="ANY forces a call, NONE forbids.")] = "AUTO"
+    allowed_function_names: Annotated[list[str] | None, Field(description="With ANY: only these.")] = None
     results: Annotated[
         list[FunctionResult] | None,
-        Field(
-            description="Results of the calls from the previous step, to get the model's final answer. Repeat the "
-            "same prompt/contents and functions."
-        ),
+        Field(description="Its calls, each with your `response`."),
     ] = None
 
 
@@ -143,9 +122,10 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Plan function calls with Gemini",
         description=(
             "Give Gemini your functions (name, description, JSON-schema parameters) and a prompt; it returns the "
-            "calls it wants (name, args, id) in structured content — it does not run them. Run them yourself, "
-            "then call again with the same prompt, functions and `results` to get the final answer. `mode` ANY "
-            "forces a call, NONE forbids calls."
+            "calls it wants (name, args, id) in structured content and runs none. Run them yourself, then call "
+            "again with the same prompt, functions and `results` for the final answer. `mode` ANY forces a call, "
+            "NONE forbids calls, AUTO (default) lets the model decide. Function names start with a letter or _, "
+            "then letters, digits, _ . : - (at most 64)."
         ),
         input_model=PlanFunctionCallsInput,
         output_model=PlanFunctionCallsOutput,

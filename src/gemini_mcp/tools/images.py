@@ -23,7 +23,7 @@ from gemini_mcp.gemini.request import user_contents
 from gemini_mcp.gemini.response import Answer, EmptyAnswer, Media, Usage
 from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.imaging import dimensions
-from gemini_mcp.media.inputs import MediaInput
+from gemini_mcp.media.inputs import MEDIA_ITEM_DESCRIPTION, MediaInput
 from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 
 AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
@@ -61,28 +61,18 @@ class ImagesOutput(ToolOutput):
 class GenerateImageInput(ToolInput):
     """Arguments of generate_image."""
 
-    prompt: Annotated[
-        str, Field(min_length=1, description="What to draw: subject, style, lighting, composition, text to render.")
-    ]
+    prompt: Annotated[str, Field(min_length=1, description="Subject, style, lighting, composition, text to render.")]
     model: Annotated[
         str | None,
-        Field(
-            description="'nano banana' / 'gemini-2.5-flash-image' (default: Gemini image model, any backend) or "
-            "Imagen: 'imagen', 'imagen fast', 'imagen ultra' (Vertex mode only)."
-        ),
+        Field(description="nano banana (default, Gemini), or imagen, imagen fast, imagen ultra (Vertex only)."),
     ] = None
-    quality: Annotated[
-        Literal["standard", "high"],
-        Field(description="'high' uses Imagen 4 in Vertex mode; on the Developer API it stays on the Gemini model."),
-    ] = "standard"
-    number_of_images: Annotated[int, Field(ge=1, le=4, description="How many images, 1-4.")] = 1
-    aspect_ratio: Annotated[AspectRatio, Field(description="One of 1:1, 3:4, 4:3, 9:16, 16:9.")] = "1:1"
+    quality: Annotated[Literal["standard", "high"], Field(description="high: Imagen 4 in Vertex mode.")] = "standard"
+    number_of_images: Annotated[int, Field(ge=1, le=4, description="How many.")] = 1
+    aspect_ratio: Annotated[AspectRatio, Field(description="Width:height.")] = "1:1"
     output_mime_type: Annotated[
-        Literal["image/png", "image/jpeg"], Field(description="File type (Imagen); the Gemini model returns PNG.")
+        Literal["image/png", "image/jpeg"], Field(description="Imagen only; Gemini returns PNG.")
     ] = "image/png"
-    negative_prompt: Annotated[
-        str | None, Field(description="What to avoid (Imagen 3 only; Imagen 4 and Gemini ignore it, so it is refused).")
-    ] = None
+    negative_prompt: Annotated[str | None, Field(description="What to avoid; Imagen 3 only.")] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 
 
@@ -221,25 +211,13 @@ class EditImageInput(ToolInput):
     """Arguments of edit_image."""
 
     instruction: Annotated[
-        str,
-        Field(
-            min_length=1,
-            description="The edit: 'remove the background', 'make it night time', 'put the cat from image 2 on the "
-            "sofa of image 1'.",
-        ),
+        str, Field(min_length=1, description="E.g. 'remove the background', 'put the cat of image 2 on the sofa'.")
     ]
     images: Annotated[
         list[MediaInput],
-        Field(
-            min_length=1,
-            max_length=3,
-            description="1-3 input images: path, url, base64 data, or file_uri (including the gemini://media/<id> "
-            "URI of an image this server generated, to chain generate → edit).",
-        ),
+        Field(min_length=1, max_length=3, description=f"The images, {MEDIA_ITEM_DESCRIPTION}"),
     ]
-    model: Annotated[
-        str | None, Field(description="A Gemini image model (default 'gemini-2.5-flash-image' / 'nano banana').")
-    ] = None
+    model: Annotated[str | None, Field(description="A Gemini image model; default nano banana.")] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 
 
@@ -261,11 +239,11 @@ TOOLS: list[ToolSpec[Any]] = [
         name="generate_image",
         title="Generate images",
         description=(
-            "Create images from a text prompt. Default: Gemini's image model ('nano banana', any backend); "
-            "'imagen'/'imagen fast'/'imagen ultra' or quality 'high' use Imagen 4 (Vertex mode). Options: "
-            "number_of_images 1-4, aspect_ratio (1:1, 3:4, 4:3, 9:16, 16:9), output_mime_type (Imagen). Images are "
-            "saved on the server and returned inline (when small) and as gemini://media/ resource links; pass a "
-            "link to edit_image to refine it."
+            "Create images from a text prompt. Default: Gemini's image model ('nano banana' = gemini-2.5-flash-"
+            "image, any backend); 'imagen'/'imagen fast'/'imagen ultra' or quality 'high' use Imagen 4 (Vertex "
+            "mode only). negative_prompt: Imagen 3 only (refused elsewhere). Images are saved on the server and "
+            "returned inline (when small) and as gemini://media/ resource links; pass one to edit_image to "
+            "refine it."
         ),
         input_model=GenerateImageInput,
         output_model=ImagesOutput,

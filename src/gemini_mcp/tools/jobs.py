@@ -16,14 +16,14 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.jobs import AnyJobOutput, CancelledJob
 from gemini_mcp.framework.spec import ToolInput, ToolSpec
 
-JOB_ID = "The job_id a long-running tool returned (generate_video with wait=false, or its progress and errors)."
+JOB_ID = "From a long-running tool (wait=false), its progress or its error."
 
 
 class GetJobInput(ToolInput):
     """Arguments of get_job."""
 
     job_id: Annotated[str, Field(min_length=1, description=JOB_ID)]
-    wait: Annotated[bool, Field(description="true: keep polling (with progress) until the result is ready.")] = False
+    wait: Annotated[bool, Field(description="true: poll, with progress, until ready.")] = False
 
 
 class CancelJobInput(ToolInput):

@@ -26,31 +26,24 @@ from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMe
 from gemini_mcp.tools._live_sessions import LiveSessions
 from gemini_mcp.voices import Voice
 
-_VOICE = "Prebuilt voice for spoken replies (e.g. Puck, Kore, Charon); list_voices describes them all."
-_AUDIO = (
-    "Audio to say to the model: a WAV file (any rate/channels, PCM) or raw PCM with mime_type "
-    "'audio/pcm;rate=N', by path, base64 `data` or gemini://media URI. Sent as 16 kHz mono PCM."
-)
+_VOICE = "For spoken replies; list_voices describes them."
+_AUDIO = "A WAV clip (any rate) or raw PCM with mime_type 'audio/pcm;rate=N': path, data or gemini://media URI."
 
 
 # --- inputs and outputs ---------------------------------------------------------------------------------
 class TurnInput(ToolInput):
-    text: Annotated[str | None, Field(description="What to say in text (with or without `audio`).")] = None
+    text: Annotated[str | None, Field(description="What to say, with or without `audio`.")] = None
     audio: Annotated[MediaInput | None, Field(description=_AUDIO)] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 
 
 class SessionSettings(ToolInput):
     voice: Annotated[Voice | None, Field(description=_VOICE)] = None
-    system_instruction: Annotated[
-        str | None, Field(description="How the model should behave for the whole conversation.")
-    ] = None
+    system_instruction: Annotated[str | None, Field(description="Persona and rules for the session.")] = None
     response_modality: Annotated[
-        Literal["audio", "text"], Field(description="'audio' (spoken reply, WAV, with transcript) or 'text'.")
+        Literal["audio", "text"], Field(description="audio: a WAV reply with its transcript.")
     ] = "audio"
-    model: Annotated[
-        str | None, Field(description="A Live model; default the native-audio Flash model ('native audio').")
-    ] = None
+    model: Annotated[str | None, Field(description="A Live model; default native audio.")] = None
 
 
 class LiveConverseInput(TurnInput, SessionSettings):
@@ -62,11 +55,11 @@ class LiveSessionStartInput(SessionSettings):
 
 
 class LiveSendInput(TurnInput):
-    session_id: Annotated[str, Field(description="The id live_session_start returned.")]
+    session_id: Annotated[str, Field(description="From live_session_start.")]
 
 
 class LiveSessionEndInput(ToolInput):
-    session_id: Annotated[str, Field(description="The id live_session_start returned.")]
+    session_id: Annotated[str, Field(description="From live_session_start.")]
 
 
 class Timing(ToolOutput):

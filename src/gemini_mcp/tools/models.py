@@ -19,7 +19,7 @@ class ListModelsInput(ToolInput):
 
     contains: Annotated[
         str | None,
-        Field(description="Only models whose id contains this text (e.g. 'flash', 'image', 'veo', 'embedding')."),
+        Field(description="Filter on the id, e.g. 'flash', 'image', 'veo'."),
     ] = None
 
 
@@ -57,6 +57,10 @@ async def list_models(args: ListModelsInput, call: Call) -> CallToolResult:
     ]
     if unavailable:
         summary.append("Unavailable on this backend: " + ", ".join(unavailable))
+    toolsets = "Toolsets on: " + (", ".join(capabilities.toolsets) or "none")
+    if capabilities.toolsets_off:
+        toolsets += "; off: " + ", ".join(capabilities.toolsets_off)
+    summary.append(toolsets + ("; read-only tools only" if capabilities.read_only else ""))
     summary.extend(notes)
     return structured_result(output, text="\n".join(summary))
 

@@ -12,6 +12,7 @@ from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import (
+    SYSTEM_DESCRIPTION,
     ModelField,
     SamplingFields,
     build_config,
@@ -22,17 +23,12 @@ from gemini_mcp.gemini.request import (
 from gemini_mcp.gemini.response import GenerationInfo
 
 
-class SearchWebInput(ToolInput, ModelField, SamplingFields):
+class SearchWebInput(ToolInput, SamplingFields, ModelField):
     """Arguments of search_web."""
 
-    query: Annotated[
-        str,
-        Field(min_length=1, description="The question to answer from the web, e.g. 'Who won the 2026 World Cup?'."),
-    ]
-    system_instruction: Annotated[str | None, Field(description="Standing instructions (style, length, language).")] = (
-        None
-    )
-    citations: Annotated[bool, Field(description="Insert [n] markers after the sentences each source supports.")] = True
+    query: Annotated[str, Field(min_length=1, description="The question, e.g. 'Who won the 2026 World Cup?'.")]
+    system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
+    citations: Annotated[bool, Field(description="Add [n] markers after supported sentences.")] = True
 
 
 class Source(ToolOutput):

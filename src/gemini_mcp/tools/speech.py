@@ -10,7 +10,7 @@ import re
 from typing import Annotated, Any
 
 from mcp_types import CallToolResult, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
@@ -26,39 +26,28 @@ from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMe
 from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice
 
 SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
-_VOICE_DESCRIPTION = "Prebuilt voice: " + ", ".join(f"{name} ({style})" for name, style in VOICES.items()) + "."
+_VOICE_DESCRIPTION = "list_voices gives each one's style."
 
 
 class Speaker(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    speaker: Annotated[
-        str, Field(min_length=1, description="Speaker name as written in the script ('Joe' for lines 'Joe: ...').")
-    ]
-    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION)]
+    speaker: Annotated[str, Field(min_length=1, description="'Joe' for script lines 'Joe: ...'.")]
+    # Advertised as a string: the tool's `voice` field lists the names once (the server validates both).
+    voice: Annotated[Voice, WithJsonSchema({"type": "string"}), Field(description="A voice name as in `voice`.")]
 
 
 class GenerateSpeechInput(ToolInput):
     """Arguments of generate_speech."""
 
     text: Annotated[
-        str,
-        Field(
-            min_length=1,
-            description="What to say. For two speakers, a script with one line per turn: 'Joe: Hi!\\nJane: Hello.'",
-        ),
+        str, Field(min_length=1, description="What to say; for two speakers, one line per turn: 'Joe: Hi!'.")
     ]
-    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION + " Ignored when `speakers` is given.")] = Voice(
-        DEFAULT_VOICE
+    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION + " Not with `speakers`.")] = Voice(DEFAULT_VOICE)
+    style: Annotated[str | None, Field(description="E.g. 'Say cheerfully', 'Read slowly'.")] = None
+    speakers: Annotated[list[Speaker] | None, Field(description="Dialogue: exactly two, named as in the script.")] = (
+        None
     )
-    style: Annotated[
-        str | None,
-        Field(description="How to say it, e.g. 'Say cheerfully', 'Read slowly, like a bedtime story'."),
-    ] = None
-    speakers: Annotated[
-        list[Speaker] | None,
-        Field(description="Two-speaker mode: exactly two {speaker, voice} entries whose names the script uses."),
-    ] = None
-    model: Annotated[str | None, Field(description="TTS model (default 'gemini-2.5-flash-preview-tts').")] = None
+    model: Annotated[str | None, Field(description="Default gemini-2.5-flash-preview-tts.")] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 
 

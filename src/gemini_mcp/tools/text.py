@@ -35,16 +35,10 @@ _COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempoten
 class GenerateTextInput(ToolInput, TextRequest):
     """Arguments of generate_text."""
 
-    url_context: Annotated[
-        bool,
-        Field(description="Let Gemini read the web pages whose URLs appear in the prompt (URL context tool)."),
-    ] = False
-    code_execution: Annotated[
-        bool,
-        Field(
-            description="Let Gemini write and run Python to compute the answer; the code and its output are returned."
-        ),
-    ] = False
+    url_context: Annotated[bool, Field(description="Read the web pages at URLs in the prompt.")] = False
+    code_execution: Annotated[bool, Field(description="Run Python to compute; returns the code and its output.")] = (
+        False
+    )
 
 
 class CodeRun(ToolOutput):
@@ -95,9 +89,8 @@ class GenerateJsonInput(ToolInput, TextRequest):
         dict[str, Any],
         Field(
             alias="schema",
-            description="Shape of the JSON to produce: a JSON Schema ({'type': 'object', 'properties': "
-            "{...}}) or Gemini's schema ({'type': 'OBJECT', 'properties': {...}, 'propertyOrdering': [...]}). "
-            "Objects must declare properties.",
+            description="The answer's JSON Schema, or Gemini's schema (OBJECT, propertyOrdering). Objects need "
+            "properties.",
         ),
     ]
 
@@ -135,7 +128,7 @@ class CountTokensInput(ToolInput, PromptFields):
 
     model: Annotated[
         str | None,
-        Field(description="Model whose tokenizer counts (id or alias). Default: gemini-2.5-flash."),
+        Field(description="Whose tokenizer: id or alias (default flash)."),
     ] = None
 
 
@@ -158,11 +151,9 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Generate text with Gemini",
         description=(
             "Ask Gemini to write, answer, summarise, translate, proofread, reason or code. Give `prompt` (or "
-            "`contents` for a conversation), optionally `media` (images, PDFs, audio, video by path, URL, "
-            "base64 or file URI), `system_instruction`, sampling settings and `model` ('flash' default; 'pro' "
-            "for hard reasoning). `url_context` lets it read URLs in the prompt; `code_execution` lets it run "
-            "Python. Returns the answer as text, plus the model, finish reason and token usage in structured "
-            "content. With a progress token the answer streams in progress messages."
+            "`contents` for a conversation), optionally `media`. `url_context` reads URLs in the prompt; "
+            "`code_execution` runs Python. Returns the answer as text; model, finish reason and token usage in "
+            "structured content. With a progress token the answer streams in progress messages."
         ),
         input_model=GenerateTextInput,
         output_model=GenerateTextOutput,
@@ -173,9 +164,8 @@ TOOLS: list[ToolSpec[Any]] = [
         name="generate_json",
         title="Generate JSON matching a schema",
         description=(
-            "Ask Gemini for structured data that matches `schema` (JSON Schema, or Gemini's OBJECT/STRING "
-            "schema): extraction, classification, lists. Returns the parsed, schema-validated value as "
-            "`data` in structured content (and as JSON text)."
+            "Ask Gemini for data matching `schema`: extraction, classification, lists. Returns the parsed, "
+            "schema-validated value as `data` in structured content (and as JSON text)."
         ),
         input_model=GenerateJsonInput,
         output_model=GenerateJsonOutput,
@@ -186,8 +176,8 @@ TOOLS: list[ToolSpec[Any]] = [
         name="count_tokens",
         title="Count tokens",
         description=(
-            "Count how many input tokens a prompt (or conversation) uses on a model, to check it fits the "
-            "context window or to estimate cost. Nothing is generated."
+            "Count the input tokens a prompt (or conversation, with media) uses on a model, to check it fits "
+            "the context window or to estimate cost. Nothing is generated."
         ),
         input_model=CountTokensInput,
         output_model=CountTokensOutput,

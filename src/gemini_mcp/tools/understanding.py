@@ -13,6 +13,7 @@ from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import (
     MEDIA_DESCRIPTION,
+    SYSTEM_DESCRIPTION,
     ModelField,
     SamplingFields,
     build_config,
@@ -23,21 +24,14 @@ from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
 
 
-class AnalyzeMediaInput(ToolInput, ModelField, SamplingFields):
+class AnalyzeMediaInput(ToolInput, SamplingFields, ModelField):
     """Arguments of analyze_media."""
 
     question: Annotated[
-        str,
-        Field(
-            min_length=1,
-            description="What to do with the media: 'Describe this image', 'Summarise this PDF in 5 bullets', "
-            "'Transcribe this audio', 'What happens at 0:45 in this video?'.",
-        ),
+        str, Field(min_length=1, description="E.g. 'Summarise this PDF', 'What happens at 0:45?', 'Transcribe'.")
     ]
     media: Annotated[list[MediaInput], Field(min_length=1, max_length=50, description=MEDIA_DESCRIPTION)]
-    system_instruction: Annotated[
-        str | None, Field(description="Standing instructions (persona, output format, language).")
-    ] = None
+    system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
 
 
 class AnalyzeMediaOutput(ToolOutput, GenerationInfo):
@@ -61,8 +55,8 @@ TOOLS: list[ToolSpec[Any]] = [
         description=(
             "Ask Gemini about media: describe or compare images, read and summarise PDFs, transcribe or "
             "summarise audio, answer questions about a video (local files, URLs, YouTube links, base64, or "
-            "files this server generated). Give `question` and one or more `media` items; large files are "
-            "uploaded to the Gemini Files API automatically. Returns the answer as text."
+            "media this server generated). Large files go through the Files API automatically. Returns the "
+            "answer as text."
         ),
         input_model=AnalyzeMediaInput,
         output_model=AnalyzeMediaOutput,

@@ -65,10 +65,7 @@ MESSAGES = (
     "Rendering the final cut — good videos take a few minutes…",
     "Still working: Veo usually needs 1 to 3 minutes…",
 )
-VIDEO_OUTPUT_DESCRIPTION = (
-    "'link' (default) = a resource link to the saved MP4 (keeps megabytes out of the context window); "
-    "'both' or 'inline' also embed the video as a base64 resource when it is at most GEMINI_MCP_INLINE_MAX_BYTES."
-)
+VIDEO_OUTPUT_DESCRIPTION = "link: a resource link to the saved MP4. both/inline also embed it if small."
 
 AspectRatio = Literal["16:9", "9:16"]
 Resolution = Literal["720p", "1080p"]
@@ -97,42 +94,24 @@ class GenerateVideoInput(ToolInput):
     """Arguments of generate_video."""
 
     prompt: Annotated[
-        str | None,
-        Field(description="The scene: subject, action, camera, style, sound. Required unless `image` is given."),
+        str | None, Field(description="Subject, action, camera, style, sound. Required without `image`.")
     ] = None
-    model: Annotated[
-        str | None,
-        Field(
-            description="'veo' / 'veo fast' (veo-3.1-fast-generate-preview, default) or 'veo quality' "
-            "(veo-3.1-generate-preview)."
-        ),
+    model: Annotated[str | None, Field(description="veo fast (default) or veo quality, or an id.")] = None
+    quality: Annotated[Literal["standard", "high"], Field(description="high: veo quality, if no model.")] = "standard"
+    aspect_ratio: Annotated[AspectRatio, Field(description="Landscape or portrait.")] = "16:9"
+    resolution: Annotated[Resolution, Field(description="Frame height.")] = "720p"
+    duration_seconds: Annotated[int | None, Field(ge=4, le=8, description="Default 8 on Veo 3.")] = None
+    negative_prompt: Annotated[str | None, Field(description="What to keep out.")] = None
+    number_of_videos: Annotated[int, Field(description="Only 1.")] = 1
+    image: Annotated[
+        MediaInput | None, Field(description="Starting frame: one of path, url, data (base64), file_uri.")
     ] = None
-    quality: Annotated[
-        Literal["standard", "high"], Field(description="'high' picks veo-3.1-generate-preview when no model is given.")
-    ] = "standard"
-    aspect_ratio: Annotated[AspectRatio, Field(description="16:9 (landscape) or 9:16 (portrait).")] = "16:9"
-    resolution: Annotated[Resolution, Field(description="720p or 1080p.")] = "720p"
-    duration_seconds: Annotated[int | None, Field(ge=4, le=8, description="Length, 4-8 s (Veo 3 default 8).")] = None
-    negative_prompt: Annotated[str | None, Field(description="What to keep out of the video.")] = None
-    number_of_videos: Annotated[int, Field(description="Must be 1: this server asks Veo for exactly one video.")] = 1
-    image: Annotated[MediaInput | None, Field(description="Starting frame (image → video).")] = None
-    last_frame: Annotated[MediaInput | None, Field(description="Final frame (with `image`: first + last frame).")] = (
-        None
-    )
+    last_frame: Annotated[MediaInput | None, Field(description="Final frame; needs `image`.")] = None
     reference_images: Annotated[
         list[MediaInput] | None,
-        Field(
-            description="Up to 3 asset images (a character, a product) to keep in the video; "
-            "veo-3.1-generate-preview, 16:9, 720p only."
-        ),
+        Field(description="Up to 3 assets to keep, media items as `image`; veo quality, 16:9, 720p only."),
     ] = None
-    wait: Annotated[
-        bool,
-        Field(
-            description="true (default): wait for the video, with progress. false: return the job_id at once "
-            "and collect it with get_job."
-        ),
-    ] = True
+    wait: Annotated[bool, Field(description="false: answer with a job_id at once; collect with get_job.")] = True
     output: Annotated[Literal["inline", "link", "both"], Field(description=VIDEO_OUTPUT_DESCRIPTION)] = "link"
 
 
@@ -140,23 +119,19 @@ class ExtendVideoInput(ToolInput):
     """Arguments of extend_video."""
 
     video: Annotated[
-        MediaInput,
-        Field(
-            description="The video to extend: the gemini://media/<id> URI of a video this server made (or a "
-            "path); 720p only."
-        ),
+        MediaInput, Field(description="A 720p Veo video: file_uri gemini://media/<id> of one made here, or a path.")
     ]
-    prompt: Annotated[str, Field(min_length=1, description="What happens next (about 7 more seconds).")]
-    model: Annotated[str | None, Field(description="Veo model (default veo-3.1-fast-generate-preview).")] = None
-    wait: Annotated[bool, Field(description="As in generate_video.")] = True
+    prompt: Annotated[str, Field(min_length=1, description="What happens next (about 7 s).")]
+    model: Annotated[str | None, Field(description="Default veo fast.")] = None
+    wait: Annotated[bool, Field(description="false: answer with a job_id at once.")] = True
     output: Annotated[Literal["inline", "link", "both"], Field(description=VIDEO_OUTPUT_DESCRIPTION)] = "link"
 
 
 class GetVideoOperationInput(ToolInput):
     """Arguments of get_video_operation."""
 
-    operation_name: Annotated[str, Field(min_length=1, description="The operation_name generate_video returned.")]
-    wait: Annotated[bool, Field(description="true: keep polling (with progress) until the video is ready.")] = False
+    operation_name: Annotated[str, Field(min_length=1, description="From generate_video.")]
+    wait: Annotated[bool, Field(description="true: poll, with progress, until ready.")] = False
     output: Annotated[Literal["inline", "link", "both"], Field(description=VIDEO_OUTPUT_DESCRIPTION)] = "link"
 
 
@@ -369,10 +344,11 @@ TOOLS: list[ToolSpec[Any]] = [
         name="generate_video",
         title="Generate a video with Veo",
         description=(
-            "Make an 8-second video with Veo (with sound on Veo 3): from a prompt; from a starting `image`; from "
-            "first + `last_frame`; or keeping up to 3 `reference_images` (veo quality, 16:9, 720p). Takes 1-3 "
-            "minutes: progress is reported while you wait, or set wait=false and collect the job_id later with "
-            "get_job. Returns a resource link to the saved MP4 (never the raw URL). Vertex AI mode only."
+            "Make a 4-8 second video with Veo (with sound on Veo 3): from a prompt; from a starting `image`; from "
+            "first + `last_frame`; or keeping up to 3 `reference_images` (veo quality = veo-3.1-generate-preview, "
+            "16:9, 720p). veo fast = veo-3.1-fast-generate-preview. Exactly one video. Takes 1-3 minutes: progress "
+            "is reported while you wait, or set wait=false and collect the job_id later with get_job. Returns a "
+            "resource link to the saved MP4 (never the raw URL). Vertex AI mode only."
         ),
         input_model=GenerateVideoInput,
         output_model=VideoOutput,
