@@ -1,6 +1,7 @@
 """Every example is exercised: host configs are parsed and their commands started against the emulator
 (stdio entries launched as the host would, HTTP entries connected with their headers), the Claude Code
-script runs against a recording `claude`, and the example scripts run in demo mode."""
+script runs against a recording `claude`, and the example scripts run in demo mode. Codex's TOML entries are
+started the way Codex starts them: with a cleared environment, plus the variables they forward."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tomllib
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -21,26 +23,36 @@ from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 
-from tests.conftest import FAKE_KEY
+from gemini_mcp.config.settings import Settings
+from tests.conftest import FAKE_KEY, user_folders_env
 from tests.http_server import RunningServer, http_server
 
 pytestmark = pytest.mark.anyio
 
 EXAMPLES = Path(__file__).resolve().parents[1] / "examples"
 HOSTS = EXAMPLES / "hosts"
-CONFIGS = sorted(HOSTS.glob("*.json"))
+CONFIGS = sorted([*HOSTS.glob("*.json"), *HOSTS.glob("*.toml")])
 PLACEHOLDER_ROOT = "/absolute/path/to/gemini-mcp-server"
 TOKEN = "example-http-token-5d1c"
 GEMINI_MCP = Path(sys.executable).with_name("gemini-mcp")
 
 
+# About what Codex keeps of its own environment for a stdio server (the user, shell, locale and temporary
+# folder); anything else must be forwarded by `env_vars` or written in `env`, or the entry fails here.
+CODEX_KEPT = ("HOME", "LOGNAME", "PATH", "SHELL", "USER", "LANG", "LC_ALL", "TERM", "TMPDIR", "TZ")
+
+
+def load(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text()) if path.suffix == ".toml" else json.loads(path.read_text())
+
+
 def servers_of(config: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """VS Code calls the map `servers`; Claude, Cursor and Gemini CLI call it `mcpServers`."""
-    return config.get("servers") or config["mcpServers"]
+    """VS Code calls the map `servers`; Claude, Cursor and Gemini CLI `mcpServers`; Codex `mcp_servers`."""
+    return config.get("servers") or config.get("mcpServers") or config["mcp_servers"]
 
 
 def entries() -> list[tuple[str, str]]:
-    return [(path.name, name) for path in CONFIGS for name in servers_of(json.loads(path.read_text()))]
+    return [(path.name, name) for path in CONFIGS for name in servers_of(load(path))]
 
 
 def fill(value: str, variable: str, make_value: Callable[[str], str]) -> str:
@@ -57,9 +69,10 @@ def test_every_config_is_valid_json_with_servers() -> None:
         "vscode.mcp.json",
         "cursor.mcp.json",
         "gemini_cli.settings.json",
+        "codex.config.toml",
     }
     for path in CONFIGS:
-        for name, server in servers_of(json.loads(path.read_text())).items():
+        for name, server in servers_of(load(path)).items():
             assert ("command" in server) != any(k in server for k in ("url", "httpUrl")), (path.name, name)
             if "command" in server:
                 assert server["command"].startswith(PLACEHOLDER_ROOT) or server["command"] in ("uvx", "pipx")
@@ -79,8 +92,9 @@ async def test_config_entry_starts_and_serves(
     request: pytest.FixtureRequest,
     tmp_path: Path,
 ) -> None:
-    server = servers_of(json.loads((HOSTS / config_name).read_text()))[server_name]
+    server = servers_of(load(HOSTS / config_name))[server_name]
     emulator_env = make_env()
+    codex = config_name.endswith(".toml")
 
     def value_for(variable: str) -> str:
         if variable == "GEMINI_MCP_OUTPUT_DIR":
@@ -91,6 +105,7 @@ async def test_config_entry_starts_and_serves(
 
     if "command" in server:
         env = {k: fill(v, k, value_for) for k, v in (server.get("env") or {}).items()}
+        env.update({name: value_for(name) for name in server.get("env_vars") or []})  # Codex: from your shell
         env.update({k: v for k, v in emulator_env.items() if k.endswith("BASE_URL")})
         env.setdefault("GEMINI_MCP_OUTPUT_DIR", str(tmp_path / "media"))
         command, args = server["command"], list(server.get("args") or [])
@@ -102,12 +117,16 @@ async def test_config_entry_starts_and_serves(
         else:
             command = str(GEMINI_MCP) if command.startswith(PLACEHOLDER_ROOT) else command
         base = {k: v for k, v in os.environ.items() if not k.startswith(("GEMINI_", "GOOGLE_", "API_KEY"))}
+        if codex:  # a cleared environment; the test session's stand-in user folders keep the real ones untouched
+            base = {k: v for k, v in base.items() if k in CODEX_KEPT} | user_folders_env()
         target: Any = StdioServerParameters(command=command, args=args, env={**base, **env})
         expected_backend = "vertex" if env.get("GOOGLE_GENAI_USE_VERTEXAI") == "true" else "gemini"
     else:
         url = server.get("url") or server["httpUrl"]
         assert url == "http://127.0.0.1:8000/mcp"  # the documented default: loopback, port 8000, /mcp
         headers = {k: fill(v.removeprefix("Bearer "), k, value_for) for k, v in (server.get("headers") or {}).items()}
+        if server.get("bearer_token_env_var") == "GEMINI_MCP_AUTH_TOKEN":  # Codex reads the token from your shell
+            headers["Authorization"] = value_for("Authorization")
         http: RunningServer = request.getfixturevalue("http")  # started only for HTTP entries
         target = streamable_http_client(http.url, http_client=httpx2.AsyncClient(headers=headers, timeout=30))
         expected_backend = "gemini"
@@ -203,3 +222,18 @@ def test_agent_loop_lets_the_model_call_tools(tmp_path: Path) -> None:
     assert "step 1: generate_image(" in done.stdout
     assert "gemini://media/" in done.stdout and "\nanswer: " in done.stdout
     assert [p.suffix for p in tmp_path.iterdir()] == [".png"]
+
+
+def test_codex_waits_for_the_server_and_runs_its_tools_unprompted() -> None:
+    defaults = Settings.from_env({})
+    longest_call = defaults.video_deadline_s + defaults.request_timeout_s  # a Veo call's own limit
+    servers = servers_of(load(HOSTS / "codex.config.toml"))
+    assert set(servers) == {"gemini", "gemini-remote"}
+    for name, server in servers.items():
+        # Optional servers get about a second before Codex runs a turn without them: ours is waited for.
+        assert server["required"] is True and server["startup_timeout_sec"] >= 30, name
+        assert server["tool_timeout_sec"] > longest_call, name  # the server's own deadline message comes first
+        assert server["default_tools_approval_mode"] == "approve", name  # `codex exec` cancels what needs a prompt
+        assert "env" not in server, name  # no key written into the file
+    assert servers["gemini"]["env_vars"] == ["GEMINI_API_KEY"]
+    assert servers["gemini-remote"]["bearer_token_env_var"] == "GEMINI_MCP_AUTH_TOKEN"

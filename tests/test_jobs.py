@@ -340,7 +340,14 @@ async def test_wait_false_returns_the_job_id_and_any_replica_collects_it(
         [batch] = brewery.batches.values()
         batch.percent = 25
         early = await client.call_tool("get_job", {"job_id": job_id})
-        assert early.structured_content == {"job_id": job_id, "status": "running", "progress_percent": 25}
+        hint = f"The brewery is working on it. Collect the beer with get_job(job_id='{job_id}')."
+        # `summary`: the text's headline, for hosts that show only the structured content (framework/views.py).
+        assert early.structured_content == {
+            "job_id": job_id,
+            "status": "running",
+            "progress_percent": 25,
+            "summary": hint,
+        }
         updates: list[float] = []
 
         async def on_progress(progress: float, total: float | None, message: str | None) -> None:
@@ -361,7 +368,13 @@ async def test_wait_false_returns_the_job_id_and_any_replica_collects_it(
         assert waited.structured_content["recipe"] == "ipa" and updates and updates[-1] == 100
     async with Client(make_server()) as replica:  # nothing of the first server is left but the job id
         collected = await replica.call_tool("get_job", {"job_id": job_id})
-    assert collected.structured_content == {"job_id": job_id, "status": "done", "recipe": "ipa", "label": "Hoppy"}
+    assert collected.structured_content == {
+        "job_id": job_id,
+        "status": "done",
+        "recipe": "ipa",
+        "label": "Hoppy",
+        "summary": "Brewed ipa",
+    }
 
 
 async def test_cancel_job_cancels_upstream(make_server: Callable[..., Any], brewery: Any) -> None:
@@ -373,7 +386,11 @@ async def test_cancel_job_cancels_upstream(make_server: Callable[..., Any], brew
         after = await client.call_tool("get_job", {"job_id": job_id})
         not_an_id = await client.call_tool("get_job", {"job_id": "stout"})
         other_server = await client.call_tool("get_job", {"job_id": JobRef("mead", "jars/1").id})
-    assert not cancelled.is_error and cancelled.structured_content == {"job_id": job_id, "status": "cancelled"}
+    assert not cancelled.is_error and cancelled.structured_content == {
+        "job_id": job_id,
+        "status": "cancelled",
+        "summary": "Cancelled The brewery job batches/1: The brewery stops working on it.",
+    }
     [batch] = brewery.batches.values()
     assert batch.cancelled.is_set()
     assert after.is_error and "was cancelled" in text_of(after) and "nothing to collect" in text_of(after)

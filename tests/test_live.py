@@ -144,7 +144,12 @@ async def test_a_three_turn_session_keeps_its_id_and_its_connection(
             assert data["session_id"] == session_id and data["turn"] == turn
             assert f"Turn {turn}: you said 'message {turn}'" in data["output_transcript"]  # same connection
         ended = await client.call_tool("live_session_end", {"session_id": session_id})
-        assert (ended.structured_content or {}) == {"session_id": session_id, "closed": True, "turns": 3}
+        assert (ended.structured_content or {}) == {
+            "session_id": session_id,
+            "closed": True,
+            "turns": 3,
+            "summary": f"Live session {session_id} closed after 3 turns.",  # the text's headline (views.py)
+        }
         after = await client.call_tool("live_send", {"session_id": session_id, "text": "still there?"})
     assert after.is_error and "live_session_start" in text_of(after)
     assert len(live_messages(live_emulator, "setup")) == 1

@@ -6,12 +6,18 @@ GEMINI_MCP_INLINE_MAX_BYTES, and the link; 'inline' → the media inline only: i
 (the caller asked), video only up to the limit (an embedded video of any size would flood the context), else
 the link and a note saying why. Inline means `ImageContent`, `AudioContent`, or for video (anything else) an
 `EmbeddedResource` blob. A result without inline media always has the link.
+
+Hosts drop media blocks they cannot show (Gemini CLI and Claude Code drop audio), so every saved file is also
+named in text by `saved_line`, which the runner adds (framework/views.py): a model can still pass the path or
+the URI on.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import anyio
 from mcp_types import AudioContent, BlobResourceContents, ContentBlock, EmbeddedResource, ImageContent, ResourceLink
@@ -21,6 +27,8 @@ from gemini_mcp.media.cpu import b64encode, off_loop
 from gemini_mcp.media.store import MediaStore, OutputMode, SavedMedia
 
 CHUNK = 1024 * 1024  # bytes per write: a large file is written (and its cancellation honoured) in steps
+WAV_HEAD = 4096  # enough for the format and data chunk headers of any WAV this server writes
+_KINDS = {"image": "Image", "audio": "Audio", "video": "Video"}
 
 
 @dataclass(frozen=True)
@@ -118,3 +126,45 @@ async def deliver(
         small = saved.size_bytes <= call.media.inline_max_bytes
         data = await anyio.Path(saved.path).read_bytes() if output != "link" and small else None
     return Delivered(saved, await media_blocks(call, saved, data, output, description), data)
+
+
+async def saved_line(item: Mapping[str, Any]) -> str:
+    """One saved file (a `SavedMedia` item of structured content) in words, for a host that drops its block:
+    `Audio saved: <path> (2.0 s, WAV) — gemini://media/<id>`, plus the signed download link over HTTP."""
+    mime = str(item.get("mime_type") or "")
+    kind, _, subtype = mime.partition("/")
+    seconds = item.get("duration_s")
+    if seconds is None and mime.startswith(("audio/wav", "audio/x-wav")):
+        seconds = await wav_seconds(Path(str(item["path"])))
+    details = [f"{seconds:.1f} s"] if isinstance(seconds, int | float) and seconds > 0 else []
+    width, height = item.get("width"), item.get("height")
+    if isinstance(width, int) and isinstance(height, int):
+        details.append(f"{width}x{height}")
+    if subtype:
+        details.append(subtype.split(";")[0].removeprefix("x-").upper())
+    shown = f" ({', '.join(details)})" if details else ""
+    line = f"{_KINDS.get(kind, 'File')} saved: {item['path']}{shown} — {item['uri']}"
+    if item.get("download_url"):
+        line += f" — download: {item['download_url']}"
+    return line
+
+
+async def wav_seconds(path: Path) -> float | None:
+    """A WAV file's length from its header (None when the file is gone or is not PCM WAV)."""
+    try:
+        async with await anyio.open_file(path, "rb") as handle:
+            head = await handle.read(WAV_HEAD)
+    except OSError:
+        return None
+    if head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        return None
+    position, bytes_per_second = 12, 0
+    while position + 8 <= len(head):
+        chunk, size = head[position : position + 4], int.from_bytes(head[position + 4 : position + 8], "little")
+        body = head[position + 8 : position + 8 + 16]
+        if chunk == b"fmt " and len(body) == 16:
+            bytes_per_second = int.from_bytes(body[8:12], "little")  # the header's own byte rate
+        elif chunk == b"data":
+            return size / bytes_per_second if bytes_per_second else None
+        position += 8 + size + (size & 1)
+    return None

@@ -38,6 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gemini_mcp.errors import BackendUnsupported, GeminiCallError, UserInputError
 from gemini_mcp.framework.progress import MAX_SILENCE_S, Heartbeat
+from gemini_mcp.framework.views import ToolOutput
 
 if TYPE_CHECKING:
     from gemini_mcp.config.settings import Settings
@@ -153,10 +154,8 @@ class JobKind:
         return f"about {days:.0f} days" if days >= 1.5 else f"about {self.kept_s / 3600:.0f} hours"
 
 
-class JobOutput(BaseModel):
+class JobOutput(ToolOutput):
     """The structured output every job result carries (families extend it)."""
-
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
     job_id: Annotated[str | None, Field(description="Pass to get_job (collect) or cancel_job.")] = None
     status: Annotated[Literal["running", "done"], Field(description="'running' until the result is ready.")]
@@ -169,9 +168,7 @@ class AnyJobOutput(JobOutput):
     model_config = ConfigDict(extra="allow")
 
 
-class CancelledJob(BaseModel):
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
-
+class CancelledJob(ToolOutput):
     job_id: str
     status: Annotated[Literal["cancelled"], Field(description="The API accepted the cancellation.")]
 
@@ -384,6 +381,6 @@ async def cancel_job(job_id: str, call: Call) -> CallToolResult:
         )
     await kind.cancel(ref, call)
     kind.logger.info("%s: cancelled %s %s", call.tool, kind.what, ref.upstream)
-    data = CancelledJob(job_id=ref.id, status="cancelled").model_dump(mode="json")
+    data = CancelledJob(job_id=ref.id, status="cancelled").model_dump(mode="json", exclude_none=True)
     text = f"Cancelled {kind.what} {ref.upstream}: {kind.title} stops working on it."
     return CallToolResult(content=[TextContent(type="text", text=text)], structured_content=data)

@@ -13,6 +13,9 @@ from pydantic import BaseModel, ConfigDict
 from gemini_mcp.config.settings import Backend, Settings
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.jobs import JobKind, Started, job_handler
+from gemini_mcp.framework.views import ToolOutput, declare_output
+
+__all__ = ["Handler", "ToolInput", "ToolOutput", "ToolSpec"]  # ToolOutput lives with the runner's views
 
 InputT = TypeVar("InputT", bound=BaseModel)
 
@@ -22,12 +25,6 @@ class ToolInput(BaseModel):
 
     # defer_build: a model's validator is built on its first call, not at start-up (schemas come from the cache).
     model_config = ConfigDict(extra="forbid", populate_by_name=True, defer_build=True)
-
-
-class ToolOutput(BaseModel):
-    """Base of every tool's structured output."""
-
-    model_config = ConfigDict(populate_by_name=True, defer_build=True)
 
 
 Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
@@ -60,6 +57,7 @@ class ToolSpec(Generic[InputT]):
     toolset: str = ""
 
     def __post_init__(self) -> None:
+        declare_output(self.output_model)
         if self.job is not None:
             object.__setattr__(self, "handler", job_handler(self.job, self.handler))
 

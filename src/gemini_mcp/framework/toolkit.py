@@ -40,6 +40,8 @@ from gemini_mcp.framework.mcp_adapter import output_schema_of, registered_tool
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.schema_refs import inline_refs
 from gemini_mcp.framework.schemas import lean_input_schema
+from gemini_mcp.framework.views import DEMO_LABEL as DEMO_LABEL  # where callers have always found it
+from gemini_mcp.framework.views import complete_views
 from gemini_mcp.gemini.failures import describe_failure
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, retry_listener
 
@@ -155,10 +157,10 @@ class GeminiTool:
             raise UnexpectedToolError(_with_hint(str(ServerBug.in_tool(spec.name, exc)), call)) from exc
         if isinstance(result, CallToolResult):
             if not result.is_error:
+                # Hosts show their model either the structured content or the blocks: each must say it all.
+                await complete_views(result, spec.output_model, call.notes, demo=settings.demo)
                 _check_output(spec, result, call)
             redact_result(result, _result_filter(services))
-            if settings.demo and not result.is_error:
-                result.content.append(TextContent(type="text", text=DEMO_LABEL))
         return result
 
 
@@ -227,9 +229,6 @@ def _cleaned(value: Any, clean: Callable[[str], str]) -> Any:
     if isinstance(value, list):
         return [_cleaned(item, clean) for item in value]
     return value
-
-
-DEMO_LABEL = "[demo mode: emulated output from gemini-mcp's offline emulator, not from Google's Gemini API]"
 
 
 # Arguments hosts add to every tool's declaration on their own and then send, which no tool of ours takes: they

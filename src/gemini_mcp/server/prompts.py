@@ -7,13 +7,15 @@ and the ids of media this server saved (for the `gemini://media/{media_id}` temp
 
 from __future__ import annotations
 
+import inspect
 import json
 import re
+from collections.abc import Callable
 from typing import Any
 
 import anyio
 from mcp.server.mcpserver import MCPServer
-from mcp.server.mcpserver.prompts.base import Prompt
+from mcp.server.mcpserver.prompts.base import Prompt, PromptArgument
 from mcp_types import Completion, CompletionArgument, CompletionContext, PromptReference, ResourceTemplateReference
 
 from gemini_mcp.media.store import MEDIA_URI_PREFIX, MediaStore
@@ -73,28 +75,37 @@ def storyboard_video(idea: str, shots: str = "3", aspect_ratio: str = "16:9") ->
     )
 
 
+def _prompt(fn: Callable[..., str], title: str, description: str) -> Prompt:
+    """The Prompt for `fn`, from its signature. Prompt.from_function would build a pydantic validator for each
+    (~1 ms apiece on every start, before `initialize` is answered) to cast arguments that MCP sends as strings
+    already, which is all these functions take."""
+    parameters = inspect.signature(fn).parameters.values()
+    arguments = [
+        PromptArgument(name=p.name, description=None, required=p.default is inspect.Parameter.empty) for p in parameters
+    ]
+    return Prompt(
+        name=fn.__name__, title=title, description=description, arguments=arguments, fn=fn, context_kwarg=None
+    )
+
+
 PROMPTS = [
-    Prompt.from_function(
+    _prompt(
         describe_image,
-        name="describe_image",
         title="Describe an image",
         description="Describe an image (path, URL or gemini://media URI) with Gemini, optionally with a focus.",
     ),
-    Prompt.from_function(
+    _prompt(
         summarize_document,
-        name="summarize_document",
         title="Summarise a document",
         description="Summarise a PDF, web page, audio or video file (path, URL, YouTube or gemini://media URI).",
     ),
-    Prompt.from_function(
+    _prompt(
         narrate_text,
-        name="narrate_text",
         title="Narrate text",
         description="Read a text aloud with a Gemini voice (WAV); optional style such as 'cheerfully'.",
     ),
-    Prompt.from_function(
+    _prompt(
         storyboard_video,
-        name="storyboard_video",
         title="Storyboard a video",
         description="Plan a short video shot by shot, draw a keyframe, then animate and extend it with Veo.",
     ),
