@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from gemini_mcp.config.settings import Backend
 from gemini_mcp.errors import UserInputError
 
 
@@ -117,6 +118,41 @@ def resolve_model(name: str | None, task: Task) -> str:
             f"model '{bare}' is retired and no longer served by the Gemini API: use '{replacement}' instead"
         )
     return ALIASES.get(_normalise(bare), bare)
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """The model a call will use on the configured backend, and a note when it is not what was asked for."""
+
+    model: str
+    note: str | None = None
+
+
+# What the backend serves today where the seed's model is gone from it (a first cut: the model catalog
+# replaces this table). Veo 3.1 previews left the Developer API on 2026-10-22; video there is Gemini Omni
+# through the Interactions API. Vertex serves the Veo 3.1 GA ids.
+_SUCCESSORS: dict[Backend, dict[str, str]] = {
+    "gemini": {
+        "veo-3.1-fast-generate-preview": "gemini-omni-1.2-flash",
+        "veo-3.1-generate-preview": "gemini-omni-1.2-flash",
+    },
+    "vertex": {
+        "veo-3.1-fast-generate-preview": "veo-3.1-fast-generate-001",
+        "veo-3.1-generate-preview": "veo-3.1-generate-001",
+    },
+}
+
+
+def resolve(name: str | None, task: Task, backend: Backend = "gemini") -> Resolution:
+    """Like `resolve_model`, for the configured backend: a seed alias or default whose model the backend no
+    longer serves resolves to its successor, with a note saying which model runs and why."""
+    asked = resolve_model(name, task)
+    successor = _SUCCESSORS[backend].get(asked)
+    if successor is None:
+        return Resolution(asked)
+    where = "the Gemini Developer API" if backend == "gemini" else "Vertex AI"
+    what = f"'{name}'" if name is not None else f"the {task.value} default"
+    return Resolution(successor, f"{what} ({asked}) is not served on {where} today: {successor} ran instead")
 
 
 @dataclass(frozen=True)
