@@ -177,6 +177,22 @@ MODELS: tuple[ModelSpec, ...] = (
         output_token_limit=8192,
     ),
     ModelSpec(
+        "veo-3.1-generate-001",
+        "Veo 3.1",
+        "veo",
+        ("predictLongRunning", "fetchPredictOperation"),
+        input_token_limit=1024,
+        output_token_limit=1,
+    ),
+    ModelSpec(
+        "veo-3.1-fast-generate-001",
+        "Veo 3.1 Fast",
+        "veo",
+        ("predictLongRunning", "fetchPredictOperation"),
+        input_token_limit=1024,
+        output_token_limit=1,
+    ),
+    ModelSpec(
         "veo-3.1-generate-preview",
         "Veo 3.1",
         "veo",
