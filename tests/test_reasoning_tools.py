@@ -8,6 +8,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+import anyio
 import pytest
 from mcp import Client
 from mcp_types import CallToolResult, TextContent
@@ -208,7 +209,39 @@ async def test_embed_text_batches_above_the_api_limit(client: Client, emulator: 
     )
     assert not result.is_error, text_of(result)
     assert len(result.structured_content["embeddings"]) == 150
-    assert [len(b["requests"]) for b in bodies(emulator, "batchEmbedContents")] == [100, 50]
+    assert sorted(len(b["requests"]) for b in bodies(emulator, "batchEmbedContents")) == [50, 100]
+
+
+async def test_embed_text_keeps_its_batches_in_flight_together_and_in_order(client: Client, emulator: Emulator) -> None:
+    texts = [f"text {i}" for i in range(250)]
+    emulator.add_fault(match="batchEmbedContents", hold=True, times=None)
+    results: list[CallToolResult] = []
+    async with anyio.create_task_group() as group:
+
+        async def call() -> None:
+            results.append(await client.call_tool("embed_text", {"texts": texts, "output_dimensionality": 8}))
+
+        group.start_soon(call)
+        held = await emulator.await_requests("batchEmbedContents", 3)  # all three batches sent before any answer
+        assert len(held) == 3 and results == []
+        emulator.release_held()
+    [result] = results
+    assert not result.is_error, text_of(result)
+    vectors = [e["values"] for e in result.structured_content["embeddings"]]
+    one_by_one = await client.call_tool(
+        "embed_text", {"texts": [texts[0], texts[120], texts[249]], "output_dimensionality": 8}
+    )
+    assert [e["values"] for e in one_by_one.structured_content["embeddings"]] == [
+        vectors[0],
+        vectors[120],
+        vectors[249],
+    ]
+
+
+async def test_embed_text_one_failed_batch_fails_the_call_with_the_api_error(client: Client, emulator: Emulator) -> None:
+    emulator.add_fault(match="batchEmbedContents", status=400, message="Request contains an invalid argument.", times=1)
+    result = await client.call_tool("embed_text", {"texts": [f"t{i}" for i in range(300)]})
+    assert result.is_error and "invalid argument" in text_of(result)
 
 
 async def test_embed_text_refuses_bad_dimensions(client: Client) -> None:
