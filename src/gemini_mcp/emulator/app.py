@@ -2,6 +2,8 @@
 
 Request flow: `Recorder` (record → scripted fault: hold, delay → latency → auth) → extension routes, Files API,
 or the model dispatcher (`/{ver}/…models/{model}:{rpc}` → the registered handler for that rpc and model kind).
+The Interactions API (`/{ver}[/projects/{p}/locations/{l}]/interactions…`, handlers/interactions.py) is recorded
+as rpc `interactions.create|get|cancel|delete`; a background interaction is the operation `interactions/{id}`.
 
 Control plane (keyless, under /_emulator; the same calls exist on `Emulator` for in-process use):
 `GET health`; `GET|DELETE requests` (`?rpc=R&count=N&timeout=S` waits until N R-requests arrived: 408 if
@@ -291,7 +293,7 @@ class Recorder:
         if scope["type"] not in ("http", "websocket") or path.startswith(CONTROL_PREFIX):
             await self.app(scope, receive, send)
             return
-        info = paths.parse(path)
+        info = paths.parse(path, scope.get("method"))
         headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
         query = dict(QueryParams(scope.get("query_string", b"")))
         key = headers.get("x-goog-api-key") or query.get("key")

@@ -14,6 +14,12 @@ _MODEL_PATH = re.compile(
 )
 _OTHER_PATH = re.compile(r"^/(?:upload/)?(?P<ver>v1|v1beta|v1alpha|v1beta1)/(?P<collection>[a-zA-Z]+)(?P<rest>/.*)?$")
 _RPC_SUFFIX = re.compile(r":(?P<rpc>[A-Za-z]+)$")
+# The Interactions API (REST, not `:rpc`), and the URIs its outputs are served from when delivered by URI.
+_INTERACTIONS_PATH = re.compile(
+    r"^/(?P<ver>v1|v1beta|v1alpha|v1beta1)/"
+    r"(?:projects/(?P<project>[^/]+)/locations/(?P<location>[^/]+)/)?"
+    r"(?:interactions(?:/(?P<id>[^/:]+)(?P<cancel>/cancel)?)?|(?P<media>interactionMedia/[^/:]+:download))$"
+)
 
 
 @dataclass(frozen=True)
@@ -27,8 +33,19 @@ class PathInfo:
     collection: str | None = None  # models, files, operations, cachedContents, ...
 
 
-def parse(path: str) -> PathInfo:
+def parse(path: str, method: str | None = None) -> PathInfo:
     path = unquote(path)
+    interaction = _INTERACTIONS_PATH.match(path)
+    if interaction:
+        return PathInfo(
+            api_version=interaction["ver"],
+            backend="vertex" if interaction["project"] or interaction["ver"] == "v1beta1" else "gemini",
+            model=None,
+            rpc=_interactions_rpc(interaction, method),
+            project=interaction["project"],
+            location=interaction["location"],
+            collection="interactions",
+        )
     match = _MODEL_PATH.match(path)
     if match:
         vertex = bool(match["publisher"] or match["project"] or match["ver"] == "v1beta1")
@@ -55,3 +72,14 @@ def parse(path: str) -> PathInfo:
     if path.startswith("/ws/"):
         return PathInfo(api_version=None, backend="gemini", model=None, rpc=path.rsplit(".", 1)[-1], collection="live")
     return PathInfo(api_version=None, backend="gemini", model=None, rpc=None)
+
+
+def _interactions_rpc(match: re.Match[str], method: str | None) -> str:
+    """`interactions.create|get|cancel|delete|list|download`: the rpc names tests wait for and faults match."""
+    if match["media"]:
+        return "interactions.download"
+    if match["id"] is None:
+        return "interactions.list" if method == "GET" else "interactions.create"
+    if match["cancel"]:
+        return "interactions.cancel"
+    return "interactions.delete" if method == "DELETE" else "interactions.get"

@@ -133,6 +133,10 @@ class EmulatorState:
         # finished on command), done, error ({"code", "message"} or None), progress (percent or None).
         self.operations: dict[str, dict[str, Any]] = {}
         self.blobs: dict[str, tuple[bytes, str]] = {}  # generated media served by URI: id → (data, mime)
+        self.interactions: dict[str, dict[str, Any]] = {}  # Interactions API: id → the stored interaction
+        # Named API resources by full name ("cachedContents/…", "fileSearchStores/…/documents/…", "batches/…"):
+        # the wire form, plus the handler's private keys, which start with "_" and never reach the wire.
+        self.resources: dict[str, dict[str, Any]] = {}
 
     # Waiting ------------------------------------------------------------------------------------------
     def wait_until(
@@ -332,6 +336,8 @@ class EmulatorState:
             self.uploads.clear()
             self.operations.clear()
             self.blobs.clear()
+            self.interactions.clear()
+            self.resources.clear()
             self.config = Config()
         self.release_held()
 
