@@ -1,8 +1,8 @@
 """Generate an image, a two-voice speech clip and a video through gemini-mcp, printing progress as it comes.
 
     python examples/media_tour.py --demo                     # offline: the built-in emulator answers
-    GEMINI_API_KEY=... python examples/media_tour.py         # image + speech with the Gemini Developer API
-    GOOGLE_GENAI_USE_VERTEXAI=true GOOGLE_API_KEY=... python examples/media_tour.py   # + video (Veo)
+    GEMINI_API_KEY=... python examples/media_tour.py         # the Gemini Developer API (video: Gemini Omni)
+    GOOGLE_GENAI_USE_VERTEXAI=true GOOGLE_API_KEY=... python examples/media_tour.py   # Vertex AI (video: Veo)
     python examples/media_tour.py --url http://127.0.0.1:8000/mcp --token "$GEMINI_MCP_AUTH_TOKEN"
 
 It starts `gemini-mcp` over stdio (as an MCP host does) unless given --url, then calls the tools with a

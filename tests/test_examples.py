@@ -175,7 +175,7 @@ def test_media_tour_makes_an_image_speech_and_a_video(tmp_path: Path) -> None:
     done = run_example("media_tour.py", "--demo", tmp_path=tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr
     assert done.stdout.count("    saved ") == 3
-    assert "Gemini is drawing your image" in done.stdout and "Veo finished" in done.stdout
+    assert "Gemini is drawing your image" in done.stdout and "Gemini Omni finished" in done.stdout
     assert {p.suffix for p in tmp_path.iterdir()} == {".png", ".wav", ".mp4"}
 
 

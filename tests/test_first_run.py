@@ -130,8 +130,8 @@ def test_demo_doctor_checks_the_emulator_and_says_so(tmp_path: Path, args: tuple
     lines = done.stdout.splitlines()
     assert lines[1].startswith("✓ mode: demo: the checks below run against the built-in offline emulator at https://")
     assert any(line.startswith("✓ endpoint: https://127.0.0.1:") for line in lines)  # over TLS, with the demo's CA
-    assert "✓ credentials: Vertex AI express mode, key from GOOGLE_API_KEY" in lines
-    assert "    GOOGLE_API_KEY = (hidden)  (set by --demo, secret)" in lines
+    assert "✓ credentials: Gemini Developer API, key from GEMINI_API_KEY" in lines
+    assert "    GEMINI_API_KEY = (hidden)  (set by --demo, secret)" in lines
     assert lines[-1].startswith("all good: the demo works offline")
     assert "run 'gemini-mcp --demo'" not in done.stdout  # it checked the demo instead of pointing at it
     assert FAKE_KEY not in done.stdout + done.stderr

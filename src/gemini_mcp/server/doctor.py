@@ -112,12 +112,12 @@ def check_credentials(settings: Settings, environ: Mapping[str, str] | None) -> 
 
 def check_backend_tools(settings: Settings) -> Finding:
     if settings.backend == "vertex":
-        return Finding("backend", "ok", "every tool is available, Imagen and Veo included")
+        return Finding("backend", "ok", "Vertex AI: video with Veo 3.1, Imagen included")
     return Finding(
         "backend",
-        "warn",
-        "Gemini Developer API: Imagen and Veo (generate_video, extend_video) need Vertex AI mode in google-genai 3.x",
-        "for video, set GOOGLE_GENAI_USE_VERTEXAI=true with GOOGLE_API_KEY (express mode) or GOOGLE_CLOUD_PROJECT",
+        "ok",
+        "Gemini Developer API: video with Gemini Omni (Interactions API); Imagen, Veo by name and "
+        "get_video_operation need Vertex AI mode (GOOGLE_GENAI_USE_VERTEXAI=true)",
     )
 
 
