@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from gemini_mcp.gemini.models import ModelError, Task, plan_thinking, resolve_model, thinking_limits
+from gemini_mcp.config.settings import Backend
+from gemini_mcp.gemini.models import ModelError, Task, plan_thinking, resolve, resolve_model, thinking_limits
 
 
 @pytest.mark.parametrize(
@@ -96,3 +97,36 @@ def test_max_output_tokens_gets_a_budget_that_leaves_room() -> None:
     assert plan_thinking("gemini-2.5-flash-lite", None, 100).budget == 0  # below lite's minimum: off
     with pytest.raises(ModelError, match="at least 256"):
         plan_thinking("gemini-2.5-pro", None, 100)
+
+
+def test_thinking_levels_come_from_the_catalog() -> None:
+    assert thinking_limits("gemini-3.5-flash") is None  # a level model takes no budget
+    assert plan_thinking("gemini-3.5-flash", None, None, "minimal").level == "MINIMAL"
+    assert plan_thinking("gemini-4-carbon", None, None, "XHIGH").level == "XHIGH"
+    with pytest.raises(ModelError, match="takes MINIMAL, LOW, MEDIUM, HIGH, not XHIGH"):
+        plan_thinking("gemini-3.5-flash", None, None, "XHIGH")
+    with pytest.raises(ModelError, match="takes thinking_budget, not thinking_level"):
+        plan_thinking("gemini-2.5-pro", None, None, "HIGH")
+    unknown = plan_thinking("gemini-9-ultra", 100, None)  # not in the catalog: sent as asked, and said so
+    assert unknown.budget == 100 and unknown.note and "not in the model catalog" in unknown.note
+
+
+@pytest.mark.parametrize(
+    ("name", "task", "backend", "expected"),
+    [
+        (None, Task.TEXT, "gemini", "gemini-2.5-flash"),
+        (None, Task.REASONING, "vertex", "gemini-2.5-pro"),
+        ("flash", Task.TEXT, "vertex", "gemini-2.5-flash"),  # no -latest pointer on Vertex
+        ("native audio", Task.LIVE, "vertex", "gemini-live-2.5-flash-native-audio"),
+        ("veo quality", Task.VIDEO, "gemini", "gemini-omni-1.2-flash"),
+        ("omni", Task.VIDEO, "vertex", "veo-3.1-fast-generate-001"),
+        ("gemini-2.5-flash-preview-09-2025", Task.TEXT, "gemini", "gemini-2.5-flash-preview-09-2025"),
+    ],
+)
+def test_resolution_per_backend(name: str | None, task: Task, backend: Backend, expected: str) -> None:
+    assert resolve(name, task, backend).model == expected
+
+
+def test_a_deprecated_model_runs_with_a_note() -> None:
+    resolution = resolve("gemini-2.5-flash-preview-09-2025", Task.TEXT, "gemini")
+    assert resolution.note and "deprecated" in resolution.note and "gemini-2.5-flash" in resolution.note

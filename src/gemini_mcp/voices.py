@@ -38,5 +38,15 @@ VOICES: dict[str, str] = {
 }
 DEFAULT_VOICE = "Kore"
 
+# The voice sets a TTS or Live model of the model catalog names (its `voices` field). Every TTS model the
+# catalog knows today, the Gemini 3.8 ones included, offers the same 30 prebuilt voices.
+VOICE_SETS: dict[str, dict[str, str]] = {"prebuilt": VOICES}
+
+
+def voices_of(voice_set: str | None) -> dict[str, str]:
+    """The voices of a catalog voice set (the prebuilt ones when the catalog names none or an unknown one)."""
+    return VOICE_SETS.get(voice_set or "prebuilt", VOICES)
+
+
 # The voice names as an enum, so tool input schemas list them and reject others.
 Voice = StrEnum("Voice", {name: name for name in VOICES})  # type: ignore[misc]

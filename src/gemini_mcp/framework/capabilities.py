@@ -10,7 +10,9 @@ from pydantic import BaseModel, Field
 
 from gemini_mcp.config.settings import Settings
 from gemini_mcp.framework.toolsets import active_selection, server_selection
-from gemini_mcp.gemini.models import DEFAULT_MODELS, alias_table
+from gemini_mcp.gemini.catalog import current
+from gemini_mcp.gemini.listing import cached_listing
+from gemini_mcp.gemini.models import ModelError, Task, alias_table, resolve, use_overlay
 
 if TYPE_CHECKING:
     from gemini_mcp.framework.catalog import RegisteredSpec
@@ -22,6 +24,18 @@ class ToolAvailability(BaseModel):
     name: str
     available: bool
     how_to_enable: Annotated[str | None, Field(description="What to change when the tool is unavailable.")] = None
+
+
+class CatalogModel(BaseModel):
+    id: str
+    tasks: list[str]
+    stage: Annotated[str, Field(description="preview, ga, deprecated or retired on this backend.")]
+    retires: Annotated[str | None, Field(description="Deprecated: the announced retirement date.")] = None
+    retired: Annotated[str | None, Field(description="Retired: since when.")] = None
+    successor: Annotated[str | None, Field(description="What to use instead.")] = None
+    available: Annotated[
+        bool | None, Field(description="Listed for these credentials by the last models.list (unknown: absent).")
+    ] = None
 
 
 class Capabilities(BaseModel):
@@ -45,12 +59,52 @@ class Capabilities(BaseModel):
         bool, Field(description="True under `gemini-mcp --demo`: answers come from the offline emulator.")
     ] = False
     aliases: Annotated[dict[str, str], Field(description="Model aliases accepted by every `model` field.")]
-    defaults: Annotated[dict[str, str], Field(description="Default model per task.")]
+    defaults: Annotated[dict[str, str], Field(description="Default model per task on this backend.")]
+    catalog_as_of: Annotated[str | None, Field(description="Date of the model catalog's facts.")] = None
+    models: Annotated[
+        list[CatalogModel] | None,
+        Field(description="The model catalog for this backend: stage, retirement dates, successors, availability."),
+    ] = None
 
 
-def describe(settings: Settings, specs: Sequence[RegisteredSpec]) -> Capabilities:
+def _defaults(settings: Settings) -> dict[str, str]:
+    found = {}
+    for task in Task:
+        try:
+            found[task.value] = resolve(None, task, settings.backend).model
+        except ModelError:  # an overlay retired a default and named no successor: the resolution says so
+            continue
+    return found
+
+
+def catalog_models(settings: Settings) -> list[CatalogModel]:
+    """The catalog's models for the configured backend, with what the last `models.list` said of each."""
+    listing = cached_listing(settings)
+    listed = listing.ids if listing is not None else None
+    models = []
+    for entry in current().entries():
+        served = entry.on(settings.backend)
+        if served is None or entry.match == "prefix":
+            continue
+        available = None if listed is None or served.stage == "retired" else entry.id.lower() in listed
+        models.append(
+            CatalogModel(
+                id=entry.id,
+                tasks=list(entry.tasks),
+                stage=served.stage,
+                retires=served.retires,
+                retired=served.retired,
+                successor=entry.replacement(settings.backend),
+                available=False if served.stage == "retired" else available,
+            )
+        )
+    return models
+
+
+def describe(settings: Settings, specs: Sequence[RegisteredSpec], *, models: bool = True) -> Capabilities:
     """What this backend serves to the caller: within a request, the tools its selection enables (the settings'
-    own, or an HTTP request's narrower one)."""
+    own, or an HTTP request's narrower one), and (with `models`) the model catalog for the backend."""
+    use_overlay(settings.models_file)
     selection = active_selection() or server_selection(settings, specs)
     if settings.uses_project:
         location = settings.location or "us-central1"
@@ -77,5 +131,7 @@ def describe(settings: Settings, specs: Sequence[RegisteredSpec]) -> Capabilitie
         read_only=selection.read_only,
         demo=settings.demo,
         aliases=dict(alias_table()),
-        defaults={task.value: model for task, model in DEFAULT_MODELS.items()},
+        defaults=_defaults(settings),
+        catalog_as_of=current().as_of,
+        models=catalog_models(settings) if models else None,
     )

@@ -27,7 +27,7 @@ from gemini_mcp.errors import (
     NotAnApiAnswer,
     redact,
 )
-from gemini_mcp.gemini.models import alias_table
+from gemini_mcp.gemini.models import alias_table, successor_hint
 
 BASE_URL_SETTINGS = "GOOGLE_GEMINI_BASE_URL / GOOGLE_VERTEX_BASE_URL"
 
@@ -81,6 +81,9 @@ def describe_failure(
         if exc.code in TRANSIENT_CODES:
             message += tries
         return GeminiCallError(redact(message, secrets), code=exc.code, status=exc.status)
+    interaction = _describe_interactions_error(exc, model, key_variable, tries)
+    if interaction is not None:
+        return GeminiCallError(redact(interaction[0], secrets), code=interaction[1], status=interaction[2])
     if isinstance(exc, (genai_errors.UnknownApiResponseError, json.JSONDecodeError)) and _raised_in(
         exc, ("google.genai",)
     ):
@@ -116,6 +119,40 @@ def describe_failure(
             redact(f"A network error on the way to Google ({name}: {exc}): check the network and retry", secrets)
         )
     return None
+
+
+def _describe_interactions_error(
+    exc: BaseException, model: str | None, key_variable: str | None, tries: str
+) -> tuple[str, int | None, str | None] | None:
+    """The Interactions API client's own errors (`google.genai._interactions_errors`, not `errors.APIError`):
+    (message, code, status), or None for another exception. Only the status and the body's `error` are read:
+    the exception also holds the request, whose headers carry the key."""
+    from google.genai import _interactions_errors as errors
+
+    if not isinstance(exc, errors.APIError):
+        return None
+    if isinstance(exc, errors.APIResponseValidationError):
+        return (
+            f"The Gemini API's answer did not have the interaction's shape ({type(exc).__name__}): something "
+            f"between this server and Google changed it, or {BASE_URL_SETTINGS} points at a server that is not the "
+            "Gemini API. Check those settings and the network; unset them to use Google's address",
+            None,
+            None,
+        )
+    if isinstance(exc, errors.APIStatusError) or exc.status_code is not None:
+        code = exc.status_code or 500
+        body = exc.body.get("error", exc.body) if isinstance(exc.body, dict) else {}
+        body = body if isinstance(body, dict) else {}
+        status = str(body.get("status") or "") or None
+        message = str(body.get("message") or (exc.body if isinstance(exc.body, str) else ""))
+        text = _describe_api_error(code, status, _upstream_message(message), model, key_variable)
+        return (text + tries if code in TRANSIENT_CODES else text), code, status
+    cause = exc.__cause__  # a connection failure or timeout: the httpx error it wraps says which
+    if cause is not None and type(cause).__module__.startswith(("httpx", "httpx2", "httpcore")):
+        return _describe_http_failure(cause, type(cause).__name__, tries), None, None
+    if isinstance(exc, errors.APITimeoutError):
+        return _describe_http_failure(TimeoutError(), "Timeout", tries), None, None
+    return _describe_http_failure(exc, type(exc).__name__, tries), None, None
 
 
 def _describe_http_failure(exc: BaseException, name: str, tries: str) -> str:
@@ -265,8 +302,8 @@ def _describe_api_error(
         aliases = ", ".join(f"'{alias}'" for alias, _ in alias_table()[:12])
         which = f"model '{model}'" if model else "the model"
         return (
-            f"{upstream}. Check {which}: call list_models for the models this key can use, or use an "
-            f"alias such as {aliases}"
+            f"{upstream}. Check {which}{successor_hint(model)}: call list_models for the models this key can "
+            f"use, or use an alias such as {aliases}"
         )
     if code == 429:
         return (

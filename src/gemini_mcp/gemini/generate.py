@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from gemini_mcp.gemini.models import note_status
 from gemini_mcp.gemini.response import Answer, read_answer, read_parts
 
 if TYPE_CHECKING:
@@ -28,7 +29,21 @@ async def generate(
     *,
     stream: bool = True,
 ) -> Answer:
-    """The answer to `contents`; streamed into progress messages when `stream` and someone listens."""
+    """The answer to `contents`; streamed into progress messages when `stream` and someone listens. What the
+    answer's `model_status` says of a deprecated or retiring model goes into `call.notes`."""
+    answer = await _generate(call, model, contents, config, stream=stream)
+    note_status(call.notes, model, answer.model_status)
+    return answer
+
+
+async def _generate(
+    call: GeminiCall,
+    model: str,
+    contents: list[types.Content],
+    config: types.GenerateContentConfig | None,
+    *,
+    stream: bool,
+) -> Answer:
     client = await call.client()
     if config is not None and not any(getattr(config, name) is not None for name in config.model_fields_set):
         # An empty config still costs the SDK ~0.4 ms of field-by-field conversion (benchmarks/); skip it.
@@ -88,6 +103,8 @@ def merge_chunks(chunks: list[types.GenerateContentResponse]) -> types.GenerateC
             merged.usage_metadata = chunk.usage_metadata
         if chunk.prompt_feedback is not None:
             merged.prompt_feedback = chunk.prompt_feedback
+        if chunk.model_status is not None:
+            merged.model_status = chunk.model_status
     if merged.candidates:
         candidate = merged.candidates[0]
         candidate.content = types.Content(role="model", parts=parts)

@@ -1,7 +1,8 @@
 """Images: Imagen (`generate_images`, Vertex mode in google-genai 3.x) and the Gemini image models.
 
-The Gemini image model (`gemini-2.5-flash-image`) is called with `response_modalities=[IMAGE]` and no other
-config; Imagen takes `number_of_images`, `output_mime_type` and `aspect_ratio`.
+The seed's Gemini image model (`gemini-2.5-flash-image`) is called with `response_modalities=[IMAGE]` and no
+other config; the Gemini 3 image models also take `image_config` (aspect ratio, size); Imagen takes
+`number_of_images`, `output_mime_type` and `aspect_ratio`.
 """
 
 from __future__ import annotations
@@ -68,9 +69,17 @@ async def imagen(
     return ImagenAnswer(images, filtered)
 
 
-async def draw(call: GeminiCall, model: str, contents: list[types.Content]) -> Answer:
-    """One answer of a Gemini image model: images as inline media, with any text it wrote."""
+async def draw(
+    call: GeminiCall, model: str, contents: list[types.Content], image_config: dict[str, str] | None = None
+) -> Answer:
+    """One answer of a Gemini image model: images as inline media, with any text it wrote. `image_config`
+    (aspect_ratio, image_size) only for the models whose catalog entry takes it (`models.plan_image`)."""
     from google.genai import types
 
-    config = types.GenerateContentConfig(response_modalities=["IMAGE"])
+    shape = None
+    if image_config:
+        shape = types.ImageConfig(
+            aspect_ratio=image_config.get("aspect_ratio"), image_size=image_config.get("image_size")
+        )
+    config = types.GenerateContentConfig(response_modalities=["IMAGE"], image_config=shape)
     return await generate(call, model, contents, config, stream=False)

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, WithJsonSchema, model_validator
 
-from gemini_mcp.gemini.models import Task, plan_thinking, resolve_model
+from gemini_mcp.gemini.models import Task, pick, plan_thinking, resolve_model
 from gemini_mcp.media.inputs import MEDIA_ITEM_DESCRIPTION, MediaInput
 
 if TYPE_CHECKING:
@@ -59,7 +59,7 @@ class PromptFields(BaseModel):
     contents: Annotated[
         list[Message] | None,
         Field(
-            description="Instead of `prompt`: turns, oldest first, last 'user'; parts {text} or media items.",
+            description="Or: turns oldest first, last 'user'; parts {text} or media.",
             min_length=1,
         ),
     ] = None
@@ -79,20 +79,27 @@ class PromptFields(BaseModel):
         return self
 
 
-MODEL_DESCRIPTION = "flash (default), pro (reasoning, code, math), flash lite, or an id."
+MODEL_DESCRIPTION = "flash, pro, flash lite, gemini 3.5 flash, or an id."
+TASK_DESCRIPTION = "complex: reasoning, code, math → pro default."
+ThinkingLevel = Literal["MINIMAL", "LOW", "MEDIUM", "HIGH", "XHIGH"]  # types.ThinkingLevel
 
 
 class ModelField(BaseModel):
     model: Annotated[str | None, Field(description=MODEL_DESCRIPTION)] = None
 
 
+class TaskField(BaseModel):
+    # The seed's complex-task default (2.5 Pro) for tools whose schema has room for one more field.
+    task: Annotated[Literal["complex"] | None, Field(description=TASK_DESCRIPTION)] = None
+
+
 class SamplingFields(BaseModel):
     """Generation settings; leave unset for the model's defaults."""
 
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Lower: more focused.")] = None
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Lower: focused.")] = None
     top_p: Annotated[float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling.")] = None
     top_k: Annotated[int | None, Field(ge=1, description="Top-k sampling.")] = None
-    seed: Annotated[int | None, Field(description="Repeatable output.")] = None
+    seed: Annotated[int | None, Field(description="Repeatability.")] = None
     # When set on a thinking model without thinking_budget, build_config picks a budget so the answer keeps room.
     max_output_tokens: Annotated[int | None, Field(ge=1, description="Counts thinking. Only if asked.")] = None
     stop_sequences: Annotated[list[str] | None, Field(max_length=5, description="Stop at these.")] = None
@@ -100,8 +107,14 @@ class SamplingFields(BaseModel):
         int | None,
         Field(
             ge=-1,
-            description="2.5 models: 0 off (not Pro), -1 auto, max 24576 (Pro 128-32768).",
+            description="2.5 only; 0 off, -1 auto.",
         ),
+    ] = None
+    # Advertised as a string (the enum costs every text tool ~40 bytes a turn): the catalog's check names the
+    # levels the chosen model takes, which is more than an enum could say.
+    thinking_level: Annotated[
+        ThinkingLevel | None,
+        WithJsonSchema({"type": "string", "description": "Gemini 3+: MINIMAL to XHIGH."}),
     ] = None
 
 
@@ -113,6 +126,13 @@ class TextRequest(SamplingFields, ModelField, PromptFields):
 
 def resolve_text_model(model: str | None) -> str:
     return resolve_model(model, Task.TEXT)
+
+
+def text_model(request: ModelField, call: GeminiCall) -> str:
+    """The model a text tool calls: the one named, else the default for `task` (the seed's complex-task default
+    is 2.5 Pro), resolved for the configured backend; a substitution is noted in `call.notes`."""
+    task = Task.REASONING if getattr(request, "task", None) == "complex" else Task.TEXT
+    return pick(call, request.model, task).model
 
 
 async def build_contents(request: PromptFields, call: GeminiCall) -> list[types.Content]:
@@ -172,9 +192,14 @@ def build_config(request: SamplingFields, model: str, notes: list[str], **extra:
     """The GenerateContentConfig for `request` on `model`; appends to `notes` what we decided for the caller."""
     from google.genai import types
 
-    plan = plan_thinking(model, request.thinking_budget, request.max_output_tokens)
+    plan = plan_thinking(model, request.thinking_budget, request.max_output_tokens, request.thinking_level)
     if plan.note:
         notes.append(plan.note)
+    thinking = None
+    if plan.level is not None:
+        thinking = types.ThinkingConfig(thinking_level=types.ThinkingLevel(plan.level))
+    elif plan.budget is not None:
+        thinking = types.ThinkingConfig(thinking_budget=plan.budget)
     return types.GenerateContentConfig(
         system_instruction=extra.pop("system_instruction", getattr(request, "system_instruction", None)),
         temperature=request.temperature,
@@ -183,6 +208,6 @@ def build_config(request: SamplingFields, model: str, notes: list[str], **extra:
         seed=request.seed,
         max_output_tokens=request.max_output_tokens,
         stop_sequences=request.stop_sequences,
-        thinking_config=None if plan.budget is None else types.ThinkingConfig(thinking_budget=plan.budget),
+        thinking_config=thinking,
         **extra,
     )

@@ -28,6 +28,9 @@ class Usage(BaseModel):
     prompt_tokens: Annotated[int | None, Field(description="Tokens in the request.")] = None
     output_tokens: Annotated[int | None, Field(description="Tokens in the answer.")] = None
     thinking_tokens: Annotated[int | None, Field(description="Tokens spent thinking.")] = None
+    cached_tokens: Annotated[
+        int | None, Field(description="Prompt tokens served from a context cache (billed at the cached rate).")
+    ] = None
     total_tokens: Annotated[int | None, Field(description="All tokens billed for the call.")] = None
 
 
@@ -89,6 +92,10 @@ class UrlRead:
 class Source:
     title: str | None
     uri: str | None
+    # A chunk File Search retrieved: its text, the document and the store it came from.
+    text: str | None = None
+    document: str | None = None
+    store: str | None = None
 
 
 @dataclass(frozen=True)
@@ -160,6 +167,16 @@ def read_parts(parts: Iterable[types.Part] | None) -> Parts:
     return read
 
 
+@dataclass(frozen=True)
+class ModelState:
+    """What a response's `model_status` says about the model (Developer API only): its stage (a
+    types.ModelStage name), its retirement date (YYYY-MM-DD) and the API's message."""
+
+    stage: str | None
+    retires: str | None
+    message: str | None
+
+
 @dataclass
 class Answer(Parts):
     """One generateContent answer, its first candidate read."""
@@ -172,6 +189,7 @@ class Answer(Parts):
     flagged: list[str] = field(default_factory=list)  # safety ratings that blocked or ran high: CATEGORY=LEVEL
     urls_read: list[UrlRead] | None = None
     grounding: Grounding | None = None
+    model_status: ModelState | None = None
 
     @property
     def refusal(self) -> str | None:
@@ -220,6 +238,10 @@ def read_answer(response: types.GenerateContentResponse) -> Answer:
     answer = Answer(**vars(read_parts(candidate.content.parts if candidate and candidate.content else None)))
     answer.has_candidates = candidate is not None
     answer.usage = _usage(response.usage_metadata)
+    status = response.model_status
+    if status is not None:
+        retires = status.retirement_time.date().isoformat() if status.retirement_time else None
+        answer.model_status = ModelState(name_of(status.model_stage), retires, status.message)
     feedback = response.prompt_feedback
     if feedback is not None and feedback.block_reason is not None:
         answer.prompt_block = name_of(feedback.block_reason)
@@ -240,10 +262,7 @@ def read_answer(response: types.GenerateContentResponse) -> Answer:
     metadata = candidate.grounding_metadata
     if metadata is not None:
         answer.grounding = Grounding(
-            sources=[
-                Source(chunk.web.title if chunk.web else None, chunk.web.uri if chunk.web else None)
-                for chunk in metadata.grounding_chunks or []
-            ],
+            sources=[_source(chunk) for chunk in metadata.grounding_chunks or []],
             queries=list(metadata.web_search_queries or []),
             supports=[
                 Support(s.segment.end_index, tuple(s.grounding_chunk_indices or ()))
@@ -254,6 +273,13 @@ def read_answer(response: types.GenerateContentResponse) -> Answer:
     return answer
 
 
+def _source(chunk: types.GroundingChunk) -> Source:
+    if chunk.retrieved_context is not None:
+        found = chunk.retrieved_context
+        return Source(found.title, found.uri, found.text, found.document_name, found.file_search_store)
+    return Source(chunk.web.title if chunk.web else None, chunk.web.uri if chunk.web else None)
+
+
 def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage | None:
     if meta is None:
         return None
@@ -261,5 +287,6 @@ def _usage(meta: types.GenerateContentResponseUsageMetadata | None) -> Usage | N
         prompt_tokens=meta.prompt_token_count,
         output_tokens=meta.candidates_token_count,
         thinking_tokens=meta.thoughts_token_count,
+        cached_tokens=meta.cached_content_token_count,
         total_tokens=meta.total_token_count,
     )

@@ -11,14 +11,16 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.chats import history, open_chat, send
+from gemini_mcp.gemini.models import note_status
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.request import (
     MEDIA_DESCRIPTION,
     SYSTEM_DESCRIPTION,
     ModelField,
     SamplingFields,
+    TaskField,
     build_config,
-    resolve_text_model,
+    text_model,
 )
 from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
@@ -38,7 +40,7 @@ def store(call: Call) -> ChatStore:
 
 
 # --- chat_start ----------------------------------------------------------------------------------------
-class ChatStartInput(ToolInput, SamplingFields, ModelField):
+class ChatStartInput(ToolInput, SamplingFields, TaskField, ModelField):
     system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
 
 
@@ -50,7 +52,7 @@ class ChatStartOutput(ToolOutput):
 
 async def chat_start(args: ChatStartInput, call: Call) -> CallToolResult:
     chats = store(call)
-    call.model = model = resolve_text_model(args.model)
+    call.model = model = text_model(args, call)
     session, note = chats.add(model, await open_chat(call, model, build_config(args, model, call.notes)))
     if note:
         call.notes.append(note)
@@ -78,6 +80,7 @@ async def chat_send(args: ChatSendInput, call: Call) -> CallToolResult:
     async with session.lock:
         answer = await send(session.chat, parts)
         session.turns += 1
+    note_status(call.notes, session.model, answer.model_status)
     text = answer.require_text()
     output = ChatSendOutput(
         chat_id=session.id, text=text, turn=session.turns, **answer.info(session.model, call.notes).model_dump()

@@ -13,7 +13,7 @@ from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.embeddings import embed
-from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.models import Task, pick
 
 TEXT_SUMMARY_LIMIT = 20_000  # values; above this the text content is a summary and the vectors stay structured
 
@@ -64,7 +64,7 @@ def _normalized(values: list[float]) -> list[float]:
 
 
 async def embed_text(args: EmbedTextInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_model(args.model, Task.EMBEDDING)
+    call.model = model = pick(call, args.model, Task.EMBEDDING).model
     vectors = await embed(call, model, args.texts, task_type=args.task_type, dimensions=args.output_dimensionality)
     embeddings = [
         Embedding(index=index, values=_normalized(values) if args.normalize else values)

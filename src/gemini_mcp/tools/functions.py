@@ -19,7 +19,7 @@ from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.functions import CallingMode, Declared, Returned, calling_config, result_turns
 from gemini_mcp.gemini.generate import generate
-from gemini_mcp.gemini.request import TextRequest, build_config, build_contents, resolve_text_model
+from gemini_mcp.gemini.request import TextRequest, build_config, build_contents, text_model
 from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.gemini.schema import check_schema
 
@@ -47,13 +47,13 @@ class PlanFunctionCallsInput(ToolInput, TextRequest):
     """Arguments of plan_function_calls."""
 
     functions: Annotated[
-        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="What the model may call.")
+        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="Callable functions.")
     ]
-    mode: Annotated[CallingMode, Field(description="ANY forces a call, NONE forbids.")] = "AUTO"
-    allowed_function_names: Annotated[list[str] | None, Field(description="With ANY: only these.")] = None
+    mode: Annotated[CallingMode, Field(description="ANY: must call; NONE: never.")] = "AUTO"
+    allowed_function_names: Annotated[list[str] | None, Field(description="ANY: only these.")] = None
     results: Annotated[
         list[FunctionResult] | None,
-        Field(description="Its calls, each with your `response`."),
+        Field(description="Its calls + your `response`."),
     ] = None
 
 
@@ -96,7 +96,7 @@ async def plan_function_calls(args: PlanFunctionCallsInput, call: Call) -> CallT
     for index, name in enumerate(args.allowed_function_names or []):
         if name not in names:
             raise UserInputError(f"allowed_function_names[{index}]: '{name}' is not one of the declared functions")
-    call.model = model = resolve_text_model(args.model)
+    call.model = model = text_model(args, call)
     offered = [Declared(f.name, f.description, f.parameters) for f in args.functions]
     config = build_config(args, model, call.notes, **calling_config(offered, args.mode, args.allowed_function_names))
     contents = await build_contents(args, call)

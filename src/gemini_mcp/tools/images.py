@@ -18,15 +18,17 @@ from gemini_mcp.framework.progress import reporting
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.images import draw, imagen
-from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.models import ModelError, Task, entry_of, pick, plan_image, task_models
 from gemini_mcp.gemini.request import user_contents
 from gemini_mcp.gemini.response import Answer, EmptyAnswer, Media, Usage
 from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.imaging import dimensions
 from gemini_mcp.media.inputs import MEDIA_ITEM_DESCRIPTION, MediaInput
 from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
+from gemini_mcp.tools._costs import edit_image_cost, image_cost
 
-AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]
+AspectRatio = Literal["1:1", "3:4", "4:3", "9:16", "16:9"]  # what every image model of the catalog takes
+ImageSize = Literal["1K", "2K", "4K"]  # types.ImageConfig.image_size
 DRAWING = ["Gemini is drawing your image", "Adding the details", "Still painting: images take 5-20 s"]
 
 VERTEX_HINT = (
@@ -38,7 +40,8 @@ VERTEX_HINT = (
 
 
 def is_imagen(model: str) -> bool:
-    return model.startswith("imagen-")
+    entry = entry_of(model)
+    return entry.api == "predict" if entry is not None else model.startswith("imagen-")
 
 
 class GeneratedImage(SavedMedia):
@@ -64,11 +67,12 @@ class GenerateImageInput(ToolInput):
     prompt: Annotated[str, Field(min_length=1, description="Subject, style, lighting, composition, text to render.")]
     model: Annotated[
         str | None,
-        Field(description="nano banana (default, Gemini), or imagen, imagen fast, imagen ultra (Vertex only)."),
+        Field(description="nano banana (default), nano banana pro, nano banana 2; imagen… (Vertex only)."),
     ] = None
     quality: Annotated[Literal["standard", "high"], Field(description="high: Imagen 4 in Vertex mode.")] = "standard"
     number_of_images: Annotated[int, Field(ge=1, le=4, description="How many.")] = 1
     aspect_ratio: Annotated[AspectRatio, Field(description="Width:height.")] = "1:1"
+    image_size: Annotated[ImageSize | None, Field(description="image_config models (nano banana pro, 2).")] = None
     output_mime_type: Annotated[
         Literal["image/png", "image/jpeg"], Field(description="Imagen only; Gemini returns PNG.")
     ] = "image/png"
@@ -78,11 +82,15 @@ class GenerateImageInput(ToolInput):
 
 def choose_model(args: GenerateImageInput, call: Call) -> str:
     if args.model is not None:
-        model = resolve_model(args.model, Task.IMAGE)
+        model = pick(call, args.model, Task.IMAGE).model
     elif args.quality == "high" and call.settings.backend == "vertex":
-        model = resolve_model(None, Task.IMAGE_HQ)
+        model = pick(call, None, Task.IMAGE_HQ).model
     else:
-        model = resolve_model(None, Task.IMAGE)
+        # The Developer API serves no Imagen: today's high-quality Gemini image model stands in for it.
+        best = (
+            task_models(Task.IMAGE_HQ, call.settings.backend, api="generateContent") if args.quality == "high" else []
+        )
+        model = best[0] if best else pick(call, None, Task.IMAGE).model
         if args.quality == "high":
             call.notes.append(f"quality 'high' uses Imagen in Vertex mode only; used {model}. {VERTEX_HINT}")
     if is_imagen(model) and call.settings.backend != "vertex":
@@ -99,13 +107,12 @@ async def generate_image(args: GenerateImageInput, call: Call) -> CallToolResult
             "negative_prompt: the Gemini image model takes no negative prompt; describe what to avoid in the prompt "
             "(e.g. 'no text, no people'), or use Imagen 3 (model 'imagen-3.0-generate-002', Vertex mode)"
         )
-    prompt = args.prompt
-    if args.aspect_ratio != "1:1":
-        # The Gemini image model takes no config besides response_modalities: ask for the shape in words.
-        prompt = f"{prompt}\n\nAspect ratio {args.aspect_ratio}."
+    # image_config where the model takes it; gemini-2.5-flash-image takes none, so it gets the shape in words.
+    plan = plan_image(model, args.aspect_ratio, args.image_size)
+    prompt = f"{args.prompt}\n\n{plan.prompt_suffix}" if plan.prompt_suffix else args.prompt
     if args.output_mime_type != "image/png":
         call.notes.append("the Gemini image model returns PNG; output_mime_type applies to Imagen only")
-    return await _gemini_images(call, model, prompt, None, args.number_of_images, args.output)
+    return await _gemini_images(call, model, prompt, None, args.number_of_images, args.output, plan.image_config)
 
 
 async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolResult:
@@ -114,6 +121,8 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
             "negative_prompt: Imagen 4 models do not take a negative prompt; describe what to avoid in the prompt "
             "or use 'imagen-3.0-generate-002'"
         )
+    if args.image_size is not None:
+        raise ModelError(f"image_size: Imagen ('{model}') takes no image_size; leave it out or use 'nano banana pro'")
     async with reporting(call, DRAWING, expected_s=15, done="Imagen finished; saving"):
         answer = await imagen(
             call,
@@ -136,13 +145,19 @@ async def _imagen(args: GenerateImageInput, call: Call, model: str) -> CallToolR
 
 
 async def _gemini_images(
-    call: Call, model: str, prompt: str, inputs: list[MediaInput] | None, count: int, output: OutputMode
+    call: Call,
+    model: str,
+    prompt: str,
+    inputs: list[MediaInput] | None,
+    count: int,
+    output: OutputMode,
+    image_config: dict[str, str] | None = None,
 ) -> CallToolResult:
     contents = await user_contents(prompt, inputs, call, field="images")
     drawn: dict[int, Answer] = {}
 
     async def one(index: int) -> None:
-        drawn[index] = await draw(call, model, contents)
+        drawn[index] = await draw(call, model, contents, image_config)
 
     finished = f"{model} finished; saving"
     async with reporting(call, DRAWING, expected_s=15, done=finished), anyio.create_task_group() as group:
@@ -222,7 +237,7 @@ class EditImageInput(ToolInput):
 
 
 async def edit_image(args: EditImageInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_model(args.model, Task.IMAGE)
+    call.model = model = pick(call, args.model, Task.IMAGE).model
     if is_imagen(model):
         raise UserInputError(
             f"model: '{model}' is an Imagen model; edit_image uses Gemini image models ('gemini-2.5-flash-image')"
@@ -248,6 +263,7 @@ TOOLS: list[ToolSpec[Any]] = [
         input_model=GenerateImageInput,
         output_model=ImagesOutput,
         handler=generate_image,
+        cost=image_cost,
         annotations=_ANNOTATIONS,
     ),
     ToolSpec(
@@ -261,6 +277,7 @@ TOOLS: list[ToolSpec[Any]] = [
         input_model=EditImageInput,
         output_model=ImagesOutput,
         handler=edit_image,
+        cost=edit_image_cost,
         annotations=_ANNOTATIONS,
     ),
 ]

@@ -7,23 +7,26 @@ PCM, converted to the 16 kHz mono PCM the API takes); the reply is WAV audio (or
 
 from __future__ import annotations
 
+import json
 from typing import Annotated, Any, Literal
 
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
-from pydantic import Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.functions import Declared, Returned
 from gemini_mcp.gemini.live import LiveReply, connect, connect_config, run_turn
-from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.models import ModelError, Task, pick
 from gemini_mcp.media.audio import AudioDecodeError, pcm_format, pcm_to_wav, to_pcm16_mono
 from gemini_mcp.media.cpu import off_loop
 from gemini_mcp.media.inputs import MediaInput, load_media
 from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
 from gemini_mcp.tools._live_sessions import LiveSessions
+from gemini_mcp.tools.functions import FunctionDeclaration, check_declarations
 from gemini_mcp.voices import Voice
 
 _VOICE = "For spoken replies; list_voices describes them."
@@ -43,7 +46,7 @@ class SessionSettings(ToolInput):
     response_modality: Annotated[
         Literal["audio", "text"], Field(description="audio: a WAV reply with its transcript.")
     ] = "audio"
-    model: Annotated[str | None, Field(description="A Live model; default native audio.")] = None
+    model: Annotated[str | None, Field(description="native audio (default), gemini live, or an id.")] = None
 
 
 class LiveConverseInput(TurnInput, SessionSettings):
@@ -53,9 +56,30 @@ class LiveConverseInput(TurnInput, SessionSettings):
 class LiveSessionStartInput(SessionSettings):
     """Open a session for several turns."""
 
+    functions: Annotated[
+        list[FunctionDeclaration] | None,
+        Field(max_length=128, description="Functions the model may call (as plan_function_calls)."),
+    ] = None
+
+
+class ToolResponse(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    id: str
+    name: str
+    response: dict[str, Any]
+
+
+class LiveToolCall(ToolOutput):
+    id: Annotated[str, Field(description="Answer it in tool_responses with this id.")]
+    name: str
+    args: dict[str, Any]
+
 
 class LiveSendInput(TurnInput):
     session_id: Annotated[str, Field(description="From live_session_start.")]
+    tool_responses: Annotated[
+        list[ToolResponse] | None, Field(description="Results of the model's tool_calls: id, name, response.")
+    ] = None
 
 
 class LiveSessionEndInput(ToolInput):
@@ -76,6 +100,9 @@ class LiveTurnOutput(ToolOutput):
     output_transcript: Annotated[str | None, Field(description="What the model said, as text.")] = None
     input_transcript: Annotated[str | None, Field(description="What the model heard from your audio.")] = None
     text: Annotated[str | None, Field(description="The reply, in text mode.")] = None
+    tool_calls: Annotated[
+        list[LiveToolCall] | None, Field(description="Functions to run; answer with live_send tool_responses.")
+    ] = None
     timing: Timing
     usage: dict[str, Any] | None = None
 
@@ -134,8 +161,21 @@ async def turn_input(args: TurnInput, call: Call) -> tuple[str | None, bytes | N
     return text, pcm
 
 
+def live_model(args: SessionSettings, call: Call) -> str:
+    """The Live model for these settings, for the configured backend; one that replies only in audio is refused
+    a text session (the catalog says which)."""
+    resolution = pick(call, args.model, Task.LIVE)
+    entry = resolution.entry
+    if args.response_modality == "text" and entry is not None and entry.output and "text" not in entry.output:
+        raise ModelError(
+            f"response_modality: {resolution.model} replies in audio only; use 'audio' (the reply comes with its "
+            "transcript) or a model that replies in text, such as 'native audio'"
+        )
+    return resolution.model
+
+
 async def live_converse(args: LiveConverseInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_model(args.model, Task.LIVE)
+    call.model = model = live_model(args, call)
     text, pcm = await turn_input(args, call)
     config = connect_config(args.response_modality, _voice(args.voice), args.system_instruction)
     async with connect(await call.client(), model, config) as session:
@@ -144,9 +184,13 @@ async def live_converse(args: LiveConverseInput, call: Call) -> CallToolResult:
 
 
 async def live_session_start(args: LiveSessionStartInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_model(args.model, Task.LIVE)
+    call.model = model = live_model(args, call)
+    check_declarations(args.functions or [])
+    offered = [Declared(f.name, f.description, f.parameters) for f in args.functions or []]
     store = sessions(call)
-    session = await store.open(call, model, args.response_modality, _voice(args.voice), args.system_instruction)
+    session = await store.open(
+        call, model, args.response_modality, _voice(args.voice), args.system_instruction, offered
+    )
     output = LiveSessionOutput(
         session_id=session.id,
         model=model,
@@ -161,8 +205,9 @@ async def live_send(args: LiveSendInput, call: Call) -> CallToolResult:
     store = sessions(call)
     session = store.get(args.session_id)
     call.model = session.model
-    text, pcm = await turn_input(args, call)
-    reply = await store.send(call, session, text, pcm)
+    answers = _tool_answers(args, session.pending)
+    text, pcm = (None, None) if answers and not (args.text or args.audio) else await turn_input(args, call)
+    reply = await store.send(call, session, text, pcm, answers)
     return await deliver_reply(
         call, session.model, reply, args.output, hint=text or "audio turn", session_id=session.id, turn=session.turns
     )
@@ -174,6 +219,29 @@ async def live_session_end(args: LiveSessionEndInput, call: Call) -> CallToolRes
     await store.close(session)
     output = LiveSessionEndOutput(session_id=session.id, closed=True, turns=session.turns)
     return structured_result(output, text=f"Live session {session.id} closed after {session.turns} turns.")
+
+
+def _tool_answers(args: LiveSendInput, pending: dict[str, str]) -> list[Returned]:
+    """The results for the calls the model is waiting on: every one answered, none it did not make."""
+    given = args.tool_responses or []
+    waiting = ", ".join(f"{name} (id {call_id})" for call_id, name in pending.items())
+    if pending and not given:
+        raise UserInputError(
+            f"tool_responses: the model is waiting for the results of {waiting}; run them and pass "
+            "tool_responses=[{id, name, response}] in this live_send"
+        )
+    for index, response in enumerate(given):
+        if response.id not in pending:
+            what = f"it is waiting for {waiting}" if pending else "it made no call that waits for one"
+            raise UserInputError(f"tool_responses[{index}].id: '{response.id}' is not a call of the model's; {what}")
+        if pending[response.id] != response.name:
+            raise UserInputError(
+                f"tool_responses[{index}].name: call {response.id} is '{pending[response.id]}', not '{response.name}'"
+            )
+    missing = set(pending) - {r.id for r in given}
+    if missing:
+        raise UserInputError(f"tool_responses: answer every call the model made; missing {', '.join(sorted(missing))}")
+    return [Returned(r.name, {}, r.id, r.response) for r in given]
 
 
 # --- the conversion to MCP content ----------------------------------------------------------------------
@@ -203,7 +271,12 @@ async def deliver_reply(
         saved = delivered.saved
         blocks.extend(delivered.content)
     said = reply.text or reply.output_transcript
-    lines = [said or "(no words in the reply)"]
+    calls = [LiveToolCall(id=c.id or "", name=c.name, args=c.args) for c in reply.tool_calls]
+    lines = [said] if said else [] if calls else ["(no words in the reply)"]
+    for asked in calls:
+        lines.append(f"The model calls {asked.name}({json.dumps(asked.args)}) id={asked.id}")
+    if calls:
+        lines.append("Run them, then answer with live_send tool_responses=[{id, name, response}].")
     if reply.input_transcript:
         lines.append(f"Heard: {reply.input_transcript}")
     if saved is not None:
@@ -217,6 +290,7 @@ async def deliver_reply(
         output_transcript=reply.output_transcript or None,
         input_transcript=reply.input_transcript or None,
         text=reply.text or None,
+        tool_calls=calls or None,
         timing=Timing(
             first_reply_ms=round(reply.first_reply_ms, 1) if reply.first_reply_ms is not None else None,
             total_ms=round(reply.total_ms, 1),
@@ -249,7 +323,9 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Start a Gemini Live session",
         description=(
             "Open a Live API session (voice, system instruction, audio or text replies) and get its session_id; "
-            "then talk with live_send, and close it with live_session_end. Sessions close by themselves after "
+            "then talk with live_send, and close it with live_session_end. With `functions`, the model may call "
+            "them: live_send returns its tool_calls, which you run and answer with tool_responses on the next "
+            "live_send. Sessions close by themselves after "
             "GEMINI_MCP_LIVE_IDLE_SECONDS without a turn and after the API's 15-minute limit."
         ),
         input_model=LiveSessionStartInput,
@@ -262,7 +338,8 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Say something in a Gemini Live session",
         description=(
             "One turn in an open Live session: `text` and/or `audio` in, the spoken (or text) reply out with "
-            "transcripts; the model remembers the session's earlier turns. Progress is reported while it speaks."
+            "transcripts, or the tool_calls it wants run (answer them with `tool_responses`); the model remembers "
+            "the session's earlier turns. Progress is reported while it speaks."
         ),
         input_model=LiveSendInput,
         output_model=LiveTurnOutput,

@@ -17,7 +17,7 @@ from gemini_mcp.gemini.request import (
     SamplingFields,
     build_config,
     builtin_tools,
-    resolve_text_model,
+    text_model,
     user_contents,
 )
 from gemini_mcp.gemini.response import GenerationInfo
@@ -44,7 +44,7 @@ class SearchWebOutput(ToolOutput, GenerationInfo):
 
 
 async def search_web(args: SearchWebInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_text_model(args.model)
+    call.model = model = text_model(args, call)
     config = build_config(args, model, call.notes, tools=builtin_tools(google_search=True))
     answer = await generate(call, model, await user_contents(args.query, None, call), config)
     text = answer.require_text()

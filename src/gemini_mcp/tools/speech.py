@@ -18,12 +18,12 @@ from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.progress import reporting
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
-from gemini_mcp.gemini.models import Task, resolve_model
+from gemini_mcp.gemini.models import ModelError, Task, pick
 from gemini_mcp.gemini.response import EmptyAnswer
 from gemini_mcp.gemini.speech import speak
 from gemini_mcp.media.audio import is_raw_pcm, pcm_format, pcm_to_wav, wav_duration_s
 from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMedia
-from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice
+from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice, voices_of
 
 SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
 _VOICE_DESCRIPTION = "list_voices gives each one's style."
@@ -47,7 +47,7 @@ class GenerateSpeechInput(ToolInput):
     speakers: Annotated[list[Speaker] | None, Field(description="Dialogue: exactly two, named as in the script.")] = (
         None
     )
-    model: Annotated[str | None, Field(description="Default gemini-2.5-flash-preview-tts.")] = None
+    model: Annotated[str | None, Field(description="tts (default), gemini 3.8 tts, or an id.")] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 
 
@@ -78,7 +78,17 @@ def _check_speakers(args: GenerateSpeechInput) -> None:
 
 
 async def generate_speech(args: GenerateSpeechInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_model(args.model, Task.SPEECH)
+    resolution = pick(call, args.model, Task.SPEECH)
+    call.model = model = resolution.model
+    entry = resolution.entry
+    if entry is not None and "speech" not in entry.tasks:
+        raise ModelError(
+            f"model: '{model}' is not a text-to-speech model; use 'tts' (default), 'gemini 3.8 tts' or leave it out"
+        )
+    offered = voices_of(entry.voices if entry is not None else None)
+    for voice in [args.voice.value, *(s.voice.value for s in args.speakers or [])]:
+        if voice not in offered:
+            raise ModelError(f"voice: {model} has no voice '{voice}'; list_voices gives the ones it has")
     speakers = None
     if args.speakers is not None:
         _check_speakers(args)

@@ -12,15 +12,18 @@ from gemini_mcp.errors import GeminiCallError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.caches import CACHED_CONTENT_DESCRIPTION, use_cache
 from gemini_mcp.gemini.generate import count_tokens as tokens_of
 from gemini_mcp.gemini.generate import generate
+from gemini_mcp.gemini.models import Task, pick
 from gemini_mcp.gemini.request import (
     PromptFields,
+    TaskField,
     TextRequest,
     build_config,
     build_contents,
     builtin_tools,
-    resolve_text_model,
+    text_model,
 )
 from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.gemini.schema import check_schema, to_json_schema, validate_value
@@ -32,13 +35,19 @@ _COUNTS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempoten
 # --- generate_text -------------------------------------------------------------------------------------
 
 
-class GenerateTextInput(ToolInput, TextRequest):
+def _cache_conflicts(args: PromptFields, **tools: bool) -> dict[str, bool]:
+    """What a request with `cached_content` may not set itself (the cache carries it)."""
+    return {"system_instruction": args.system_instruction is not None, **tools}
+
+
+class GenerateTextInput(ToolInput, TaskField, TextRequest):
     """Arguments of generate_text."""
 
     url_context: Annotated[bool, Field(description="Read the web pages at URLs in the prompt.")] = False
     code_execution: Annotated[bool, Field(description="Run Python to compute; returns the code and its output.")] = (
         False
     )
+    cached_content: Annotated[str | None, Field(description=CACHED_CONTENT_DESCRIPTION)] = None
 
 
 class CodeRun(ToolOutput):
@@ -60,9 +69,13 @@ class GenerateTextOutput(ToolOutput, GenerationInfo):
 
 
 async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_text_model(args.model)
+    conflicts = _cache_conflicts(args, url_context=args.url_context, code_execution=args.code_execution)
+    model, cached = await use_cache(
+        call, args.cached_content, text_model(args, call), model_given=args.model is not None, conflicts=conflicts
+    )
+    call.model = model
     tools = builtin_tools(url_context=args.url_context, code_execution=args.code_execution)
-    config = build_config(args, model, call.notes, tools=tools)
+    config = build_config(args, model, call.notes, tools=tools, cached_content=cached)
     answer = await generate(call, model, await build_contents(args, call), config)
     text = answer.require_text()
     output = GenerateTextOutput(
@@ -82,7 +95,7 @@ async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
 # --- generate_json -------------------------------------------------------------------------------------
 
 
-class GenerateJsonInput(ToolInput, TextRequest):
+class GenerateJsonInput(ToolInput, TaskField, TextRequest):
     """Arguments of generate_json."""
 
     response_schema: Annotated[
@@ -93,6 +106,7 @@ class GenerateJsonInput(ToolInput, TextRequest):
             "properties.",
         ),
     ]
+    cached_content: Annotated[str | None, Field(description=CACHED_CONTENT_DESCRIPTION)] = None
 
 
 class GenerateJsonOutput(ToolOutput, GenerationInfo):
@@ -101,10 +115,19 @@ class GenerateJsonOutput(ToolOutput, GenerationInfo):
 
 async def generate_json(args: GenerateJsonInput, call: Call) -> CallToolResult:
     dialect = check_schema(args.response_schema)
-    call.model = model = resolve_text_model(args.model)
+    conflicts = _cache_conflicts(args)
+    model, cached = await use_cache(
+        call, args.cached_content, text_model(args, call), model_given=args.model is not None, conflicts=conflicts
+    )
+    call.model = model
     schema_field = "response_schema" if dialect == "gemini" else "response_json_schema"
     config = build_config(
-        args, model, call.notes, response_mime_type="application/json", **{schema_field: args.response_schema}
+        args,
+        model,
+        call.notes,
+        response_mime_type="application/json",
+        cached_content=cached,
+        **{schema_field: args.response_schema},
     )
     answer = await generate(call, model, await build_contents(args, call), config)
     text = answer.require_text()
@@ -138,7 +161,7 @@ class CountTokensOutput(ToolOutput):
 
 
 async def count_tokens(args: CountTokensInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_text_model(args.model)
+    call.model = model = pick(call, args.model, Task.TEXT).model
     contents = await build_contents(args, call)
     total = await tokens_of(call, model, contents, args.system_instruction)
     output = CountTokensOutput(model=model, total_tokens=total)

@@ -10,6 +10,7 @@ from pydantic import Field
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.caches import CACHED_CONTENT_DESCRIPTION, use_cache
 from gemini_mcp.gemini.generate import generate
 from gemini_mcp.gemini.request import (
     MEDIA_DESCRIPTION,
@@ -17,7 +18,7 @@ from gemini_mcp.gemini.request import (
     ModelField,
     SamplingFields,
     build_config,
-    resolve_text_model,
+    text_model,
     user_contents,
 )
 from gemini_mcp.gemini.response import GenerationInfo
@@ -32,6 +33,7 @@ class AnalyzeMediaInput(ToolInput, SamplingFields, ModelField):
     ]
     media: Annotated[list[MediaInput], Field(min_length=1, max_length=50, description=MEDIA_DESCRIPTION)]
     system_instruction: Annotated[str | None, Field(description=SYSTEM_DESCRIPTION)] = None
+    cached_content: Annotated[str | None, Field(description=CACHED_CONTENT_DESCRIPTION)] = None
 
 
 class AnalyzeMediaOutput(ToolOutput, GenerationInfo):
@@ -40,9 +42,13 @@ class AnalyzeMediaOutput(ToolOutput, GenerationInfo):
 
 
 async def analyze_media(args: AnalyzeMediaInput, call: Call) -> CallToolResult:
-    call.model = model = resolve_text_model(args.model)
+    conflicts = {"system_instruction": args.system_instruction is not None}
+    model, cached = await use_cache(
+        call, args.cached_content, text_model(args, call), model_given=args.model is not None, conflicts=conflicts
+    )
+    call.model = model
     contents = await user_contents(args.question, args.media, call)
-    answer = await generate(call, model, contents, build_config(args, model, call.notes))
+    answer = await generate(call, model, contents, build_config(args, model, call.notes, cached_content=cached))
     text = answer.require_text()
     output = AnalyzeMediaOutput(text=text, media_count=len(args.media), **answer.info(model, call.notes).model_dump())
     return structured_result(output, text=text)

@@ -12,12 +12,13 @@ import hashlib
 import re
 from typing import Any
 
-from gemini_mcp.emulator import pictures, validate
+from gemini_mcp.emulator import catalog, pictures, validate
 from gemini_mcp.emulator.handlers.generate import prompt_text
 from gemini_mcp.emulator.state import Registry, RpcContext
 from gemini_mcp.emulator.wire import estimate_tokens, get
 
-ASPECT_RATIOS = tuple(pictures.ASPECT_SIZES)
+ASPECT_RATIOS = tuple(pictures.ASPECT_SIZES)  # Imagen's
+LONG_SIDE = {"1K": 96, "2K": 128, "4K": 192}  # pixels of the emulated picture's long side, by imageSize
 IMAGEN_MIME_TYPES = ("image/png", "image/jpeg")
 RAI_REASON = (
     "Your current safety filter threshold filtered out a generated image. Please rephrase your prompt. "
@@ -77,11 +78,14 @@ async def gemini_image(ctx: RpcContext) -> dict[str, Any]:
     if get(config, "response_mime_type") not in (None, "text/plain"):
         raise validate.bad("response_mime_type is not supported with image output.")
     image_config = get(config, "image_config") or {}
+    catalog.check_image_config(image_config, ctx.spec)
     last = ctx.body["contents"][-1]
     prompt = prompt_text(last)
     aspect = str(get(image_config, "aspect_ratio") or _aspect_in(prompt) or "1:1")
-    if aspect not in ASPECT_RATIOS:
-        raise validate.bad(f"Unsupported aspect ratio: {aspect}. Supported: {', '.join(ASPECT_RATIOS)}.")
+    supported = ctx.spec.images.aspect_ratios if ctx.spec.images else ASPECT_RATIOS
+    if aspect not in supported:
+        raise validate.bad(f"Unsupported aspect ratio: {aspect}. Supported: {', '.join(supported)}.")
+    size = str(get(image_config, "image_size") or "1K")
     inputs = [decoded for p in get(last, "parts") or [] if (decoded := validate.decode_inline(p)) is not None]
     parts: list[dict[str, Any]] = []
     if is_unsafe(prompt):
@@ -89,12 +93,13 @@ async def gemini_image(ctx: RpcContext) -> dict[str, Any]:
             "candidates": [{"content": {"role": "model", "parts": []}, "finishReason": "IMAGE_SAFETY", "index": 0}],
             "usageMetadata": {"promptTokenCount": estimate_tokens(prompt), "totalTokenCount": estimate_tokens(prompt)},
             "modelVersion": ctx.model,
+            **catalog.status_field(ctx.spec, ctx.backend),
         }
     seed = f"{ctx.model}|{prompt}|" + "|".join(hashlib.sha256(data).hexdigest() for _, data in inputs)
     if "TEXT" in modalities:
         verb = f"Edited {len(inputs)} image(s)" if inputs else "Generated an image"
         parts.append({"text": f"[emulated {ctx.model}] {verb} for: {prompt}"})
-    data = pictures.image("image/png", aspect, seed)
+    data = _picture(aspect, size, seed)
     parts.append({"inlineData": {"mimeType": "image/png", "data": base64.b64encode(data).decode()}})
     prompt_tokens = estimate_tokens(prompt) + 258 * len(inputs)
     return {
@@ -105,7 +110,20 @@ async def gemini_image(ctx: RpcContext) -> dict[str, Any]:
             "totalTokenCount": prompt_tokens + 1290,
         },
         "modelVersion": ctx.model,
+        **catalog.status_field(ctx.spec, ctx.backend),
     }
+
+
+def _picture(aspect: str, size: str, seed: str) -> bytes:
+    """A PNG of the asked shape; its long side grows with imageSize, so a test sees the size was applied."""
+    if aspect in pictures.ASPECT_SIZES and size == "1K":
+        return pictures.image("image/png", aspect, seed)
+    wide, high = (int(n) for n in aspect.split(":"))
+    long_side = LONG_SIDE.get(size, 96)
+    width, height = (
+        (long_side, round(long_side * high / wide)) if wide >= high else (round(long_side * wide / high), long_side)
+    )
+    return pictures.png(max(1, width), max(1, height), seed)
 
 
 def _aspect_in(prompt: str) -> str | None:

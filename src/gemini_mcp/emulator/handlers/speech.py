@@ -12,7 +12,7 @@ import math
 import struct
 from typing import Any
 
-from gemini_mcp.emulator import validate
+from gemini_mcp.emulator import catalog, validate
 from gemini_mcp.emulator.handlers.generate import prompt_text
 from gemini_mcp.emulator.state import Registry, RpcContext
 from gemini_mcp.emulator.wire import estimate_tokens, get
@@ -98,4 +98,5 @@ async def speech(ctx: RpcContext) -> dict[str, Any]:
             "totalTokenCount": tokens + len(pcm) // 960,
         },
         "modelVersion": ctx.model,
+        **catalog.status_field(ctx.spec, ctx.backend),  # a deprecated TTS model says so (Developer API)
     }
