@@ -119,7 +119,9 @@ async def test_text_to_video_waits_with_progress_and_saves_the_exact_mp4(
         read_back = await client.read_resource(str(link.uri))
     data = result.structured_content
     name = data["operation_name"]
-    assert data["status"] == "done" and data["model"] == "veo-3.1-fast-generate-preview"
+    assert data["status"] == "done" and data["model"] == "veo-3.1-fast-generate-001"
+    # The seed's default (a preview Vertex no longer serves) ran as its successor, and the result says so.
+    assert any("veo-3.1-fast-generate-001" in note and "preview" in note for note in data["notes"])
     [video] = data["videos"]
     expected = video_of(emulator.state.operations, name)
     with open(video["path"], "rb") as file:
@@ -157,7 +159,7 @@ async def test_image_first_last_frame_and_reference_modes(veo: Callable[..., Cli
     assert "image" in image_only["instances"][0] and "prompt" not in image_only["instances"][0]
     assert {"image", "lastFrame"} <= set(frames["instances"][0])
     assert [r["referenceType"] for r in refs["instances"][0]["referenceImages"]] == ["ASSET"] * 3
-    assert references.structured_content["model"] == "veo-3.1-generate-preview"
+    assert references.structured_content["model"] == "veo-3.1-generate-001"
 
 
 async def test_extend_a_video_this_server_made(veo: Callable[..., Client], emulator: Emulator) -> None:
@@ -182,7 +184,10 @@ async def test_extend_a_video_this_server_made(veo: Callable[..., Client], emula
         ({"prompt": "x", "resolution": "4k"}, "'720p' or '1080p'"),
         ({}, "prompt"),
         ({"prompt": "x", "last_frame": {"data": PNG}}, "last_frame: give `image` too"),
-        ({"prompt": "x", "reference_images": [{"data": PNG}]}, "only 'veo-3.1-generate-preview'"),
+        ({"prompt": "x", "reference_images": [{"data": PNG}]}, "only 'veo-3.1-generate-001'"),
+        ({"prompt": "x", "video": {"data": PNG}}, "video: Veo does not edit videos"),
+        ({"prompt": "x", "previous_interaction_id": "abc"}, "previous_interaction_id: only Gemini Omni"),
+        ({"prompt": "x", "model": "gemini-omni-1.2-flash"}, "Gemini Developer API only"),
         ({"prompt": "x", "model": "veo quality", "reference_images": [{"data": PNG}] * 4}, "at most 3"),
         ({"prompt": "x", "model": "veo quality", "resolution": "1080p", "reference_images": [{"data": PNG}]}, "720p"),
         ({"prompt": "x", "image": {"data": base64.b64encode(media_samples.wav()).decode()}}, "image: must be an image"),
@@ -210,9 +215,13 @@ async def test_extension_rules(veo: Callable[..., Client], emulator: Emulator) -
     assert len(starts(emulator)) == 1
 
 
-async def test_developer_api_explains_how_to_switch(client: Client, emulator: Emulator) -> None:
-    result = await client.call_tool("generate_video", {"prompt": "x"})
-    assert result.is_error and "GOOGLE_GENAI_USE_VERTEXAI=true" in text_of(result)
+async def test_developer_api_explains_how_to_switch_for_veo_itself(client: Client, emulator: Emulator) -> None:
+    # With a Gemini API key video is Gemini Omni (tests/test_video_omni.py); Veo by name, and the Veo-only
+    # collecting tool, say how to switch to Vertex AI.
+    named = await client.call_tool("generate_video", {"prompt": "x", "model": "veo-3.1-generate-001"})
+    collecting = await client.call_tool("get_video_operation", {"operation_name": "x/operations/1"})
+    for result in (named, collecting):
+        assert result.is_error and "GOOGLE_GENAI_USE_VERTEXAI=true" in text_of(result), text_of(result)
     assert emulator.requests() == []
 
 

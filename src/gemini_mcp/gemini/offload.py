@@ -5,8 +5,10 @@ over 100 MB for a long clip. Parsed by the SDK, that body is held as raw bytes, 
 decoded bytes at once. The transport instead passes such answers through `InlineMediaOffloader`: each
 base64 value is decoded chunk by chunk into a file in the output folder, and the JSON the SDK sees carries
 `"gcsUri": "gemini-mcp-offload://<file>"` in its place (the field the SDK maps to `Video.uri`). The video
-tool then moves that file into the media store. Leftovers are `.offload-<token>.p<pid>-<host>-<run>.partial` files
-(named after their writer like the media store's), swept at start-up once that process is gone.
+tool then moves that file into the media store. An interaction's video block carries its base64 in `"data"`;
+there the file is named in the block's `"uri"` (`offloader_for`). Leftovers are
+`.offload-<token>.p<pid>-<host>-<run>.partial` files (named after their writer like the media store's), swept
+at start-up once that process is gone.
 """
 
 from __future__ import annotations
@@ -37,8 +39,10 @@ def offloaded_path(folder: Path, uri: str) -> Path | None:
 class InlineMediaOffloader:
     """Feed the answer's bytes in order with `feed`, then `finish`; returns the JSON without the media."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, key: bytes = KEY, field: bytes = b"gcsUri") -> None:
         self.folder = folder
+        self.key = key  # the JSON key whose string value is base64 media
+        self.field = field  # the key that names the file in its place
         self.out = bytearray()
         self.buffer = b""
         self.state = "scan"  # scan → after_key → value → scan
@@ -50,14 +54,14 @@ class InlineMediaOffloader:
         self.buffer += chunk
         while self.buffer:
             if self.state == "scan":
-                found = self.buffer.find(KEY)
+                found = self.buffer.find(self.key)
                 if found < 0:
-                    keep = len(KEY) - 1  # the key may be split across chunks
+                    keep = len(self.key) - 1  # the key may be split across chunks
                     self.out += self.buffer[:-keep] if len(self.buffer) > keep else b""
                     self.buffer = self.buffer[-keep:] if len(self.buffer) > keep else self.buffer
                     return
                 self.out += self.buffer[:found]
-                self.buffer = self.buffer[found + len(KEY) :]
+                self.buffer = self.buffer[found + len(self.key) :]
                 self.state = "after_key"
             elif self.state == "after_key":
                 stripped = self.buffer.lstrip(b" \t\r\n:")
@@ -65,7 +69,7 @@ class InlineMediaOffloader:
                     self.buffer = b""
                     return
                 if stripped[:1] != b'"':  # not a string after all: put the key back untouched
-                    self.out += KEY + b":"
+                    self.out += self.key + b":"
                     self.buffer = stripped
                     self.state = "scan"
                     continue
@@ -123,7 +127,15 @@ class InlineMediaOffloader:
             self.pending = b""
         await self.file.aclose()
         self.file = None
-        self.out += b'"gcsUri": "' + (OFFLOAD_SCHEME + self.files[-1].name).encode() + b'"'
+        self.out += b'"' + self.field + b'": "' + (OFFLOAD_SCHEME + self.files[-1].name).encode() + b'"'
+
+
+def offloader_for(folder: Path, interaction: bool) -> InlineMediaOffloader:
+    """Veo operations carry media as `bytesBase64Encoded` (its file goes in `gcsUri`, the SDK's `Video.uri`);
+    interactions as a content block's `data` (its file goes in the block's `uri`)."""
+    if interaction:
+        return InlineMediaOffloader(folder, key=b'"data"', field=b"uri")
+    return InlineMediaOffloader(folder)
 
 
 def _decode(text: bytes) -> bytes:

@@ -11,7 +11,8 @@ answer whose body breaks off mid-way. This transport:
   number of attempts as the SDK's retries); server-sent-event streams are passed through untouched;
 - lets a paid create (`PAID_CREATES`) go out again only when it provably never reached the API (below);
 - refuses a 2xx web page (a captive portal, a wrong base URL) with a message instead of a JSON parse error;
-- streams large operation answers through `gemini/offload.py`, so an inline video goes to disk, not memory;
+- streams large operation and interaction answers through `gemini/offload.py`, so an inline video goes to
+  disk, not memory;
 - bounds concurrent upstream requests: a burst of agent calls queues here instead of tripping rate limits;
 - sets TCP_NODELAY: a POST's headers and body leave in separate segments, and Nagle's algorithm would
   hold the body back until the server's delayed ACK (40 ms on Linux), on every request.
@@ -43,7 +44,7 @@ import anyio
 import httpx2
 
 from gemini_mcp.errors import TRANSIENT_CODES, CreateMayHaveStarted, NotAnApiAnswer
-from gemini_mcp.gemini.offload import OFFLOAD_ABOVE_BYTES, InlineMediaOffloader
+from gemini_mcp.gemini.offload import OFFLOAD_ABOVE_BYTES, InlineMediaOffloader, offloader_for
 from gemini_mcp.gemini.retry_events import Attempts, call_attempts, tell
 
 logger = logging.getLogger("gemini_mcp.gemini.transport")
@@ -83,6 +84,25 @@ PAID_CREATES: tuple[PaidCreate, ...] = (
         check="wait a few minutes, then look for Vertex AI video generation in the Google Cloud console "
         "(Billing > Reports, or the Vertex AI quota page). Calling generate_video again starts, and bills, another "
         "video",
+    ),
+    PaidCreate(
+        job="a background interaction (a Gemini Omni video)",
+        path_suffix="/interactions",
+        check="wait a few minutes, then look for Gemini Omni usage on the key's project in Google AI Studio "
+        "(https://aistudio.google.com/usage). Calling generate_video again starts, and bills, another video",
+        body_flag="background",
+    ),
+    PaidCreate(
+        job="a batch",
+        path_suffix=":batchGenerateContent",
+        check="look for it in the batches of the key's project (Google AI Studio, or the Batch API's batches.list) "
+        "before starting it again: calling batch_generate again starts, and bills, another batch",
+    ),
+    PaidCreate(
+        job="an embeddings batch",
+        path_suffix=":asyncBatchEmbedContent",
+        check="look for it in the batches of the key's project (Google AI Studio, or the Batch API's batches.list) "
+        "before starting it again: calling batch_generate again starts, and bills, another batch",
     ),
 )
 
@@ -125,10 +145,19 @@ WEB_PAGE_TYPES = ("text/html", "application/xhtml+xml")
 def may_carry_media(request: httpx2.Request, response: httpx2.Response) -> bool:
     """A successful, large (or unsized) answer about a long-running operation: where Veo videos come back."""
     path = request.url.path
-    if response.status_code != 200 or not (path.endswith(":fetchPredictOperation") or "/operations/" in path):
+    if response.status_code != 200 or not (
+        path.endswith(":fetchPredictOperation")
+        or "/operations/" in path
+        or (request.method == "GET" and "/interactions/" in path)  # a polled interaction
+    ):
         return False
     length = response.headers.get("content-length")
     return length is None or not length.isdigit() or int(length) > OFFLOAD_ABOVE_BYTES
+
+
+def is_interaction(request: httpx2.Request) -> bool:
+    """A request of the Interactions API's own client (`/{ver}/interactions…`): its videos come inline too."""
+    return "/interactions" in request.url.path
 
 
 def is_stream(request: httpx2.Request) -> bool:
@@ -272,6 +301,9 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
             delay = retry_after_seconds(response.headers.get("retry-after"))
             if delay:
                 await anyio.sleep(min(delay, MAX_RETRY_AFTER_S))
+                if is_interaction(request):
+                    # Waited here, capped: the Interactions client would wait the header's whole value again.
+                    del response.headers["retry-after"]
         return response
 
     @staticmethod
@@ -300,7 +332,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
             headers: Any = response.headers
             try:
                 if self.offload_dir is not None and may_carry_media(request, response):
-                    body = await self._offloaded(response, self.offload_dir)
+                    body = await self._offloaded(response, offloader_for(self.offload_dir, is_interaction(request)))
                     # The body is now decoded and shorter: its encoding and length headers no longer apply.
                     drop = ("content-encoding", "content-length")
                     headers = [(k, v) for k, v in response.headers.multi_items() if k.lower() not in drop]
@@ -318,8 +350,7 @@ class ResilientTransport(httpx2.AsyncBaseTransport):
             request=request,
         )
 
-    async def _offloaded(self, response: httpx2.Response, folder: Path) -> bytes:
-        offloader = InlineMediaOffloader(folder)
+    async def _offloaded(self, response: httpx2.Response, offloader: InlineMediaOffloader) -> bytes:
         try:
             async for chunk in response.aiter_bytes():
                 await offloader.feed(chunk)

@@ -145,14 +145,14 @@ def demo_environment(set_by_demo: list[str] | None = None) -> dict[str, str]:
     emulator = Emulator(ssl_certfile=tls.cert_file, ssl_keyfile=tls.key_file).start()  # a daemon thread
     credentials = ("GEMINI_API_KEY", "GOOGLE_API_KEY", "API_KEY", "GOOGLE_CLOUD_PROJECT", "GOOGLE_GENAI_USE_")
     environ = {k: v for k, v in os.environ.items() if not k.startswith(credentials)}
+    # The Developer API, as for a user with a Gemini API key: video is Gemini Omni there (Interactions API).
     environ.update(
-        GOOGLE_GENAI_USE_VERTEXAI="true",
-        GOOGLE_API_KEY=DEMO_KEY,
+        GEMINI_API_KEY=DEMO_KEY,
         GOOGLE_GEMINI_BASE_URL=emulator.base_url,
         GOOGLE_VERTEX_BASE_URL=emulator.base_url,
         GEMINI_MCP_CA_FILE=tls.ca_file,
     )
-    environ.setdefault("GEMINI_MCP_VIDEO_POLL_SECONDS", "1")  # emulated Veo finishes in seconds
+    environ.setdefault("GEMINI_MCP_VIDEO_POLL_SECONDS", "1")  # emulated videos finish in seconds
     if set_by_demo is not None:
         set_by_demo.extend(k for k, v in environ.items() if os.environ.get(k) != v)
     return environ

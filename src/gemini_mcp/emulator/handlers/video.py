@@ -22,7 +22,7 @@ from gemini_mcp.emulator.state import Registry, RpcContext
 from gemini_mcp.emulator.wire import ApiError, get
 
 RESPONSE_TYPE = "type.googleapis.com/cloud.ai.large_models.vision.GenerateVideoResponse"
-REFERENCE_MODELS = ("veo-3.1-generate-preview",)
+REFERENCE_MODELS = ("veo-3.1-generate-001", "veo-3.1-generate-preview")  # the quality models, GA and preview
 EXTENSION_SECONDS = 7
 
 
@@ -73,7 +73,7 @@ def _check(ctx: RpcContext, instance: dict[str, Any], parameters: dict[str, Any]
         _image(last_frame, "instances[0].lastFrame")
     if references:
         if ctx.model not in REFERENCE_MODELS:
-            raise validate.bad(f"referenceImages are not supported by {ctx.model}; use veo-3.1-generate-preview.")
+            raise validate.bad(f"referenceImages are not supported by {ctx.model}; use veo-3.1-generate-001.")
         if len(references) > 3:
             raise validate.bad(f"At most 3 referenceImages are supported, got {len(references)}.")
         if aspect != "16:9" or resolution != "720p":
