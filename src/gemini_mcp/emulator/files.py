@@ -2,15 +2,21 @@
 
 File URIs are https-style (`https://generativelanguage.googleapis.com/{ver}/files/{id}`) because the SDK
 only extracts ids from such URIs; the emulator recognises its own files by id wherever a URI arrives.
-Video and audio files stay PROCESSING for `config.file_processing_s`, as large media do on the real API.
+Video and audio files stay PROCESSING for `config.file_processing_s`, as large media do on the real API; with
+`config.extra["hold_files"]` every new file stays PROCESSING until `activate` (or POST /_emulator/files:activate,
+`{"name": "files/ID"}` optional): deterministic, for tests. Upload
+sessions also serve uploads into other resources (File Search stores): `start_session(..., finish=…)`.
 """
 
 from __future__ import annotations
 
 import base64
 import hashlib
+import json
+import math
 import secrets
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -27,10 +33,9 @@ MAX_FILE_BYTES = 2 * 1024 * 1024 * 1024
 
 def routes(state: EmulatorState) -> list[Route]:
     async def start_upload(request: Request) -> Response:
-        if request.headers.get("x-goog-upload-protocol") != "resumable":
-            return error_response(400, "Only resumable uploads are supported (X-Goog-Upload-Protocol: resumable).")
-        if request.headers.get("x-goog-upload-command") != "start":
-            return error_response(400, "X-Goog-Upload-Command must be 'start'.")
+        refusal = check_resumable_start(request)
+        if refusal is not None:
+            return refusal
         try:
             body = await request.json()
         except ValueError:
@@ -42,16 +47,7 @@ def routes(state: EmulatorState) -> list[Route]:
         mime = request.headers.get("x-goog-upload-header-content-type") or get(meta, "mime_type")
         if not mime:
             return error_response(400, "Unknown mime type: set X-Goog-Upload-Header-Content-Type or file.mimeType.")
-        session = secrets.token_hex(8)
-        state.uploads[session] = {
-            "meta": meta,
-            "mime": mime,
-            "size": size,
-            "chunks": [],
-            "version": request.path_params["ver"],
-        }
-        url = f"{str(request.base_url).rstrip('/')}/_upload/{session}"
-        return JSONResponse({}, headers={"x-goog-upload-url": url, "x-goog-upload-status": "active"})
+        return start_session(state, request, meta, mime, size)
 
     async def upload_chunk(request: Request) -> Response:
         session = request.path_params["session"]
@@ -68,6 +64,13 @@ def routes(state: EmulatorState) -> list[Route]:
             return Response(status_code=200, headers={"x-goog-upload-status": "active"})
         del state.uploads[session]
         data = b"".join(upload["chunks"])
+        finish = upload.get("finish")
+        if finish is not None:  # an upload into another resource (a File Search store) answers for it
+            try:
+                answer = finish(data)
+            except ApiError as exc:
+                return exc.response()
+            return JSONResponse(answer, headers={"x-goog-upload-status": "final"})
         file = _create(state, upload["meta"], upload["mime"], data, upload["version"])
         return JSONResponse({"file": file}, headers={"x-goog-upload-status": "final"})
 
@@ -96,6 +99,15 @@ def routes(state: EmulatorState) -> list[Route]:
         entry = _entry(state, request.path_params["file_id"])
         return Response(entry["data"], media_type=entry["meta"]["mimeType"])
 
+    async def activate_files(request: Request) -> Response:
+        raw = await request.body()
+        try:
+            body = json.loads(raw) if raw.strip() else {}
+            done = activate(state, str(body["name"]) if isinstance(body, dict) and body.get("name") else None)
+        except (ValueError, KeyError) as exc:
+            return error_response(404, f"{exc}", "NOT_FOUND")
+        return JSONResponse({"activated": done})
+
     async def wrapped(handler: Any, request: Request) -> Response:
         try:
             return await handler(request)
@@ -111,12 +123,60 @@ def routes(state: EmulatorState) -> list[Route]:
     versions = "{ver:str}"
     return [
         route(f"/upload/{versions}/files", start_upload, ["POST"]),
+        Route("/_emulator/files:activate", activate_files, methods=["POST"]),
         route("/_upload/{session:str}", upload_chunk, ["POST", "PUT"]),
         route(f"/{versions}/files", list_files, ["GET"]),
         route(f"/{versions}/files/{{file_id:str}}:download", download, ["GET"]),
         route(f"/{versions}/files/{{file_id:str}}", get_file, ["GET"]),
         route(f"/{versions}/files/{{file_id:str}}", delete_file, ["DELETE"]),
     ]
+
+
+def check_resumable_start(request: Request) -> Response | None:
+    """The refusal of a resumable upload's first request that is not one, else None."""
+    if request.headers.get("x-goog-upload-protocol") != "resumable":
+        return error_response(400, "Only resumable uploads are supported (X-Goog-Upload-Protocol: resumable).")
+    if request.headers.get("x-goog-upload-command") != "start":
+        return error_response(400, "X-Goog-Upload-Command must be 'start'.")
+    return None
+
+
+def start_session(
+    state: EmulatorState,
+    request: Request,
+    meta: dict[str, Any],
+    mime: str,
+    size: int,
+    finish: Callable[[bytes], dict[str, Any]] | None = None,
+) -> Response:
+    """Open an upload session and answer with its URL (on this server: the SDK uses it verbatim). `finish`
+    turns the uploaded bytes into the final answer; without it they become a Files API file."""
+    session = secrets.token_hex(8)
+    state.uploads[session] = {
+        "meta": meta,
+        "mime": mime,
+        "size": size,
+        "chunks": [],
+        "version": request.path_params.get("ver", "v1beta"),
+        "finish": finish,
+    }
+    url = f"{str(request.base_url).rstrip('/')}/_upload/{session}"
+    return JSONResponse({}, headers={"x-goog-upload-url": url, "x-goog-upload-status": "active"})
+
+
+def activate(state: EmulatorState, ref: str | None = None) -> list[str]:
+    """Finish processing the file `ref` (its id, name or URI), or every file still PROCESSING: ACTIVE from now.
+    Files uploaded while `config.extra["hold_files"]` is set stay PROCESSING until this is called."""
+    now = time.monotonic()
+    wanted = None if ref is None else ref.rsplit("/files/", 1)[-1].removeprefix("files/")
+    done = []
+    for file_id, entry in state.files.items():
+        if (wanted is None or file_id == wanted) and entry["ready_at"] > now:
+            entry["ready_at"] = 0.0
+            done.append(f"files/{file_id}")
+    if wanted is not None and wanted not in state.files:
+        raise KeyError(f"no emulated file {ref!r}")
+    return done
 
 
 def _entry(state: EmulatorState, file_id: str) -> dict[str, Any]:
@@ -135,6 +195,8 @@ def _create(state: EmulatorState, meta: dict[str, Any], mime: str, data: bytes, 
     now = datetime.now(UTC)
     slow = mime.startswith(("video/", "audio/"))
     ready_at = time.monotonic() + (state.config.file_processing_s if slow else 0.0)
+    if state.config.extra.get("hold_files"):
+        ready_at = math.inf  # PROCESSING until a test activates it
     stamp = now.isoformat().replace("+00:00", "Z")
     public = {
         "name": f"files/{file_id}",

@@ -15,7 +15,8 @@ from typing import Any
 import anyio
 from starlette.responses import Response, StreamingResponse
 
-from gemini_mcp.emulator import validate
+from gemini_mcp.emulator import catalog, scripted, validate
+from gemini_mcp.emulator.handlers import caches, file_search
 from gemini_mcp.emulator.instances import instance
 from gemini_mcp.emulator.state import Registry, RpcContext
 from gemini_mcp.emulator.wire import ApiError, estimate_tokens, get
@@ -37,8 +38,11 @@ def check_request(ctx: RpcContext) -> None:
     if system is not None:
         for j, part in enumerate(get(system, "parts") or []):
             validate.check_part(part, f"system_instruction.parts[{j}]", ctx.state.files, time.monotonic())
+    catalog.check_model_config(get(body, "generation_config"), ctx.spec)  # thinking level, image config
     validate.check_generation_config(get(body, "generation_config"), ctx.spec)
     validate.check_tools(body.get("tools"))
+    caches.used_cache(ctx)  # a named cache must exist, be for this model, and stand alone
+    file_search.retrieve(ctx, "")  # the stores a fileSearch tool names must exist
 
 
 def requested_modalities(ctx: RpcContext) -> list[str]:
@@ -172,6 +176,10 @@ def answer_text(ctx: RpcContext) -> str:
     system = get(ctx.body, "system_instruction")
     if system is not None:
         lines.append(f"System instruction followed: {prompt_text(system)}")
+    cache = caches.used_cache(ctx)
+    if cache is not None:
+        lines.extend(caches.answer_lines(cache))
+    lines.extend(file_search.answer_lines(ctx, prompt))
     media = describe_media(contents, ctx)
     if media:
         lines.append("Media received: " + "; ".join(media))
@@ -282,12 +290,17 @@ def thinking_tokens(ctx: RpcContext) -> int:
 
 
 def build_response(ctx: RpcContext) -> dict[str, Any]:
+    if (script := scripted.reply(ctx)) is not None:  # opt-in: a test playing a host's model
+        return script
     config = get(ctx.body, "generation_config") or {}
     contents: list[Any] = ctx.body["contents"]
     prompt_tokens = sum(content_tokens(c) for c in contents)
     system = get(ctx.body, "system_instruction")
     if system is not None:
         prompt_tokens += content_tokens(system)
+    cache = caches.used_cache(ctx)
+    cached = caches.cached_tokens(cache) if cache is not None else 0
+    prompt_tokens += cached  # the API counts a cache's tokens in the prompt, and again as cached
     thoughts = thinking_tokens(ctx)
     include_thoughts = bool(get(get(config, "thinking_config") or {}, "include_thoughts"))
 
@@ -317,6 +330,8 @@ def build_response(ctx: RpcContext) -> dict[str, Any]:
         tools = ctx.body.get("tools") or []
         if any(get(t, "google_search") is not None or get(t, "google_search_retrieval") is not None for t in tools):
             extra["groundingMetadata"] = grounding(prompt_text(contents[-1]), text)
+        if (retrieved := file_search.grounding(ctx, prompt_text(contents[-1]), text)) is not None:
+            extra["groundingMetadata"] = retrieved
         if any(get(t, "url_context") is not None for t in tools):
             urls = re.findall(r"https?://\S+", prompt_text(contents[-1]))
             extra["urlContextMetadata"] = {
@@ -349,11 +364,15 @@ def build_response(ctx: RpcContext) -> dict[str, Any]:
     }
     if thoughts:
         usage["thoughtsTokenCount"] = thoughts
+    if cached:
+        usage["cachedContentTokenCount"] = cached
+        usage["cacheTokensDetails"] = [{"modality": "TEXT", "tokenCount": cached}]
     return {
         "candidates": candidates,
         "usageMetadata": usage,
         "modelVersion": ctx.model,
         "responseId": hashlib.sha256(json.dumps(ctx.body, sort_keys=True).encode()).hexdigest()[:20],
+        **catalog.status_field(ctx.spec, ctx.backend),  # a deprecated model says so (Developer API)
     }
 
 
@@ -395,5 +414,6 @@ def stream_events(response: dict[str, Any]) -> list[dict[str, Any]]:
         if index == len(pieces) - 1:
             event_candidate.update({k: v for k, v in candidate.items() if k not in ("content", "index")})
             event["usageMetadata"] = response["usageMetadata"]
+            event.update({k: response[k] for k in ("modelStatus",) if k in response})
         events.append(event)
     return events
