@@ -206,6 +206,45 @@ class Settings(BaseModel):
     video_poll_s: Annotated[
         float, Env("GEMINI_MCP_VIDEO_POLL_SECONDS", "seconds between checks on a Veo operation"), Field(gt=0)
     ] = 5
+    batch_deadline_s: Annotated[
+        float,
+        Env("GEMINI_MCP_BATCH_DEADLINE", "seconds `batch_generate` (wait=true) or `get_job` waits for a batch"),
+        Field(gt=0),
+    ] = 600
+    batch_poll_s: Annotated[
+        float, Env("GEMINI_MCP_BATCH_POLL_SECONDS", "seconds between checks on a batch"), Field(gt=0)
+    ] = 30
+    batch_inline_max_mb: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_BATCH_INLINE_MAX_MB",
+            "MB of batch requests sent inline; larger batches go as an uploaded JSONL file (the API's inline limit "
+            "is 20 MB)",
+        ),
+        Field(gt=0, le=20),
+    ] = 10
+    import_deadline_s: Annotated[
+        float,
+        Env("GEMINI_MCP_IMPORT_DEADLINE", "seconds `add_to_file_search_store` waits for documents to be indexed"),
+        Field(gt=0),
+    ] = 600
+    import_poll_s: Annotated[
+        float, Env("GEMINI_MCP_IMPORT_POLL_SECONDS", "seconds between checks on a File Search import"), Field(gt=0)
+    ] = 2
+    models_file: Annotated[
+        Path | None,
+        Env(
+            "GEMINI_MCP_MODELS_FILE",
+            "a JSON file laid over the model catalog (same shape as `gemini/model_catalog.json`): add models, "
+            "aliases or retirements without a release; re-read when it changes",
+            parse=_path,
+        ),
+    ] = None
+    models_ttl_s: Annotated[
+        float,
+        Env("GEMINI_MCP_MODELS_TTL", "seconds the API's model list (`models.list`) is cached; 0: ask every time"),
+        Field(ge=0),
+    ] = 3600
 
     # --- which tools are offered (framework/toolsets.py; names are checked against the catalog at start) --
     toolsets: Annotated[
@@ -213,8 +252,9 @@ class Settings(BaseModel):
         Env(
             "GEMINI_MCP_TOOLSETS",
             "comma-separated toolsets to offer (`--toolsets`): `text`, `understanding`, `functions`, `search`, "
-            "`chats`, `embeddings`, `images`, `speech`, `video`, `live`, `models`, `jobs`, or `media` (images, "
-            "speech, video) or `all`; a toolset with long-running jobs (video) brings `get_job`/`cancel_job`",
+            "`chats`, `embeddings`, `images`, `speech`, `video`, `live`, `models`, `jobs`, `files`, `caches`, "
+            "`file_search`, `batch`, `spend`, or `media` (images, speech, video) or `all`; a toolset with long-running jobs "
+            "(video, file_search, batch) brings `get_job`/`cancel_job`",
             parse=_names,
             default_note="`all` (only the tools of `GEMINI_MCP_TOOLS`, when that alone is set)",
         ),
@@ -346,6 +386,60 @@ class Settings(BaseModel):
         Env("GEMINI_MCP_MEDIA_URL_TTL", "seconds a signed `/media/<id>` download link stays valid", transport="http"),
         Field(gt=0),
     ] = 3600
+
+    # --- spend: prices, budgets, the ledger --------------------------------------------------------------
+    prices_file: Annotated[
+        Path | None,
+        Env(
+            "GEMINI_MCP_PRICES_FILE",
+            "a JSON file of local prices laid over the shipped table (same shape as `gemini/prices.json`; its "
+            "models replace the shipped ones by id)",
+            parse=_path,
+        ),
+    ] = None
+    ledger_url: Annotated[
+        str | None,
+        Env(
+            "GEMINI_MCP_LEDGER_URL",
+            "where the spend ledger and budgets live: `redis://…` shares them between replicas; a path or "
+            "`sqlite:///path` names the SQLite file",
+            default_note="`spend.sqlite3` in `~/.local/share/gemini-mcp` (inside `XDG_DATA_HOME` when set)",
+        ),
+    ] = Field(default=None, repr=False)  # a password in the URL is redacted like a key (`secrets`)
+    budget_daily_usd: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_BUDGET_DAILY_USD",
+            "USD the paid tools may spend per UTC day, all clients of the ledger together (0 = no limit)",
+        ),
+        Field(ge=0),
+    ] = 0
+    budget_session_usd: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_BUDGET_SESSION_USD",
+            "USD the paid tools may spend per MCP session; stdio: per server run (0 = no limit)",
+        ),
+        Field(ge=0),
+    ] = 0
+    budget_client_daily_usd: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_BUDGET_CLIENT_DAILY_USD",
+            "USD each authenticated client (token or OAuth identity) may spend per UTC day (0 = no limit)",
+            transport="http",
+        ),
+        Field(ge=0),
+    ] = 0
+    confirm_above_usd: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_CONFIRM_ABOVE_USD",
+            "a paid call estimated above this many USD needs the user's confirmation: MCP elicitation, else the "
+            "`confirm_cost` argument (0 = off)",
+        ),
+        Field(ge=0),
+    ] = 0
 
     # --- sessions and lifecycle --------------------------------------------------------------------------
     stateless: Annotated[
@@ -556,11 +650,22 @@ class Settings(BaseModel):
     def secrets(self) -> list[str]:
         """Values that must never appear in output, logs or errors."""
         values = [self.api_key, self.auth_token, *self.state_keys]
-        return [v.get_secret_value() for v in values if v is not None]
+        found = [v.get_secret_value() for v in values if v is not None]
+        password = _url_password(self.ledger_url)
+        return [*found, password] if password else found
 
     @property
     def auth_configured(self) -> bool:
         return self.auth_token is not None or self.oauth_issuer is not None
+
+
+def _url_password(url: str | None) -> str | None:
+    """The password in a `scheme://user:password@host` URL (the Redis ledger's), or None."""
+    if not url or "@" not in url:
+        return None
+    credentials = url.partition("://")[2].rpartition("@")[0]
+    password = credentials.partition(":")[2] if ":" in credentials else credentials
+    return password or None
 
 
 class SettingsError(ValueError):

@@ -102,6 +102,8 @@ class Call:
     # Paid work this call started that outlives a failure of the call (how to collect it instead of paying
     # again); added to every error the call ends with from then on.
     resume_hint: str | None = None
+    # Told the id of a job this call started, as soon as it exists (the spend ledger records it: framework/spend.py).
+    on_job_started: Callable[[str], Awaitable[None]] | None = None
 
     @property
     def settings(self) -> Settings:

@@ -97,6 +97,7 @@ class JobState:
     percent: float | None = None  # progress the API reports, 0-100, when it reports any
     cancelled: bool = False
     upstream: Any = None
+    message: str | None = None  # what the API says the job is doing (e.g. queued), instead of the kind's messages
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,9 @@ class JobKind:
     kept_s: float = 48 * 3600  # how long the API keeps a finished job to collect
     paid: bool = True
     logger: logging.Logger = logger
+    # One tool serving backends whose APIs differ (Veo on Vertex, Omni interactions on the Developer API): the
+    # kind its jobs are on those backends, by backend name. get_job finds these kinds through the tool too.
+    on_backends: Mapping[str, JobKind] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if not _KIND_NAME.match(self.name):
@@ -145,6 +149,10 @@ class JobKind:
     @property
     def what(self) -> str:
         return self.label or f"{self.title} job"
+
+    def serving(self, backend: str) -> JobKind:
+        """The kind this kind's tools run on `backend` (itself unless `on_backends` names another)."""
+        return self.on_backends.get(backend, self)
 
     def hint(self, ref: JobRef) -> str:
         return self.collect_hint(ref) if self.collect_hint else f"{COLLECT_TOOL}(job_id='{ref.id}')"
@@ -210,9 +218,12 @@ def job_handler(kind: JobKind, handler: Callable[[Any, Call], Awaitable[Any]]) -
         outcome = await handler(args, call)
         if not isinstance(outcome, Started):
             return outcome
-        ref = JobRef(kind.name, outcome.upstream, dict(outcome.options), dict(outcome.local))
-        _started(kind, ref, call)
-        return await follow(kind, ref, outcome.state, call, wait=outcome.wait, owner=True)
+        here = kind.serving(call.settings.backend)
+        ref = JobRef(here.name, outcome.upstream, dict(outcome.options), dict(outcome.local))
+        _started(here, ref, call)
+        if call.on_job_started is not None:  # recorded before anything else can fail: it is what was paid for
+            await call.on_job_started(ref.id)
+        return await follow(here, ref, outcome.state, call, wait=outcome.wait, owner=True)
 
     run.__job_kind__ = kind  # type: ignore[attr-defined]
     run.__wrapped__ = handler  # type: ignore[attr-defined]
@@ -296,7 +307,7 @@ async def _wait(kind: JobKind, ref: JobRef, state: JobState, call: Call) -> JobS
                 state = await kind.poll(ref, call)
                 next_poll = heartbeat.elapsed + every
             if not state.done and not state.cancelled:
-                await heartbeat.beat(state.percent)
+                await heartbeat.beat(state.percent, state.message)
     if scope.cancelled_caught and not state.done:
         kind.logger.warning(
             "%s: %s %s passed %s; it keeps running", call.tool, kind.what, ref.upstream, kind.deadline_setting
@@ -350,19 +361,33 @@ def job_specs(services: Services) -> dict[str, RegisteredSpec]:
 
 def resolve(services: Services, job_id: str, field_name: str = "job_id") -> tuple[JobKind, JobRef]:
     ref = JobRef.parse(job_id, field_name)
-    spec = job_specs(services).get(ref.kind)
+    specs = job_specs(services)
+    spec = specs.get(ref.kind)
+    if spec is None:  # a kind a tool runs on one backend only (JobKind.on_backends): loads those tools
+        spec = next((s for s in specs.values() if s.job and ref.kind in _names(s.job.on_backends)), None)
     if spec is None or spec.job is None:
         raise UserInputError(
             f"{field_name}: this server has no '{ref.kind}' jobs (the id comes from a server with other tools "
             "enabled): collect it there"
         )
-    if services.settings.backend not in spec.backends:
-        backend = services.settings.backend
+    kind = next((k for k in (spec.job, *spec.job.on_backends.values()) if k.name == ref.kind), spec.job)
+    backend = services.settings.backend
+    if backend not in spec.backends:
         raise BackendUnsupported(
-            f"{spec.job.title} jobs (from {spec.name}) are not available on the {backend} backend. "
+            f"{kind.title} jobs (from {spec.name}) are not available on the {backend} backend. "
             f"{spec.backend_hint}".strip()
         )
-    return spec.job, ref
+    if spec.job.serving(backend) is not kind:
+        raise BackendUnsupported(
+            f"{kind.title} jobs are not available on the {backend} backend ({spec.name} runs "
+            f"{spec.job.serving(backend).title} here): collect {kind.what} {ref.upstream} from a server on the "
+            "backend that started it"
+        )
+    return kind, ref
+
+
+def _names(kinds: Mapping[str, JobKind]) -> set[str]:
+    return {kind.name for kind in kinds.values()}
 
 
 async def get_job(job_id: str, call: Call, *, wait: bool) -> CallToolResult:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict
 from gemini_mcp.config.settings import Backend, Settings
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.jobs import JobKind, Started, job_handler
+from gemini_mcp.framework.spend import CostHook, paid_input, paid_output
 from gemini_mcp.framework.views import ToolOutput, declare_output
 
 __all__ = ["Handler", "ToolInput", "ToolOutput", "ToolSpec"]  # ToolOutput lives with the runner's views
@@ -55,8 +56,15 @@ class ToolSpec(Generic[InputT]):
     waits_on_jobs: bool = False  # get_job: collects any kind, each bounded by its own deadline (framework/jobs.py)
     # The toolset it is offered in (framework/toolsets.py); empty: its family, the module that declares it.
     toolset: str = ""
+    # A paid tool: what a call will cost, from its validated input, before any upstream request. The framework
+    # then budgets, confirms, records and never pays twice (framework/spend.py); the tool takes
+    # `idempotency_key` and `confirm_cost` and its result carries `cost`, added here.
+    cost: CostHook | None = None
 
     def __post_init__(self) -> None:
+        if self.cost is not None:
+            object.__setattr__(self, "input_model", paid_input(self.input_model))
+            object.__setattr__(self, "output_model", paid_output(self.output_model))
         declare_output(self.output_model)
         if self.job is not None:
             object.__setattr__(self, "handler", job_handler(self.job, self.handler))

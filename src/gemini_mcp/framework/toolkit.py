@@ -40,6 +40,7 @@ from gemini_mcp.framework.mcp_adapter import output_schema_of, registered_tool
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.schema_refs import inline_refs
 from gemini_mcp.framework.schemas import lean_input_schema
+from gemini_mcp.framework.spend import run_paid
 from gemini_mcp.framework.views import DEMO_LABEL as DEMO_LABEL  # where callers have always found it
 from gemini_mcp.framework.views import complete_views
 from gemini_mcp.gemini.failures import describe_failure
@@ -122,7 +123,7 @@ class GeminiTool:
                 )
             deadline = spec.deadline_s(settings)
             with anyio.CancelScope(deadline=anyio.current_time() + deadline) as scope:
-                result = await spec.handler(args, call)
+                result = await run_paid(spec, args, call, spec.handler)  # a paid tool's spend steps, else as is
             if scope.cancelled_caught:
                 variable = spec.deadline_setting
                 late = (

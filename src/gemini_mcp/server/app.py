@@ -28,6 +28,7 @@ from gemini_mcp.framework.client_logging import register_client_logging
 from gemini_mcp.framework.mcp_adapter import lowlevel_server
 from gemini_mcp.framework.schema_cache import SchemaCache
 from gemini_mcp.framework.spec import ToolSpec
+from gemini_mcp.framework.spend import SPEND_URI, spend_summary
 from gemini_mcp.framework.tasks import JobTasks
 from gemini_mcp.framework.toolkit import build_tools
 from gemini_mcp.framework.toolsets import Selection, ToolsetGate, server_selection
@@ -232,6 +233,16 @@ def build_server(settings: Settings | None = None, discover: Discover | None = N
     )
     def capabilities() -> str:
         return describe(settings, services.specs).model_dump_json(indent=2)
+
+    @server.resource(
+        SPEND_URI,
+        name="spend",
+        title="Spend of the paid tools",
+        description="The ledger's last 30 days by day and by tool, and the budgets left (JSON).",
+        mime_type="application/json",
+    )
+    async def spend() -> str:
+        return await spend_summary(services)
 
     @server.resource(
         MEDIA_URI_PREFIX + "{media_id}",
