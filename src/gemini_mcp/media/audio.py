@@ -189,3 +189,53 @@ def _lanes(samples: bytes, at: int, stride: int, n: int, width: int) -> int:
         lanes[0::4] = samples[at + width - 2 : stop + width - 2 : stride]
         lanes[1::4] = samples[at + width - 1 : stop + width - 1 : stride].translate(_FLIP)
     return int.from_bytes(lanes, "little")
+
+
+# MPEG audio frame headers: bit rates (kbps) by [MPEG-1?][layer], sample rates by version.
+_MP3_BITRATES = {
+    (True, 1): (0, 32, 64, 96, 128, 160, 192, 224, 256, 288, 320, 352, 384, 416, 448),
+    (True, 2): (0, 32, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320, 384),
+    (True, 3): (0, 32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320),
+    (False, 1): (0, 32, 48, 56, 64, 80, 96, 112, 128, 144, 160, 176, 192, 224, 256),
+    (False, 2): (0, 8, 16, 24, 32, 40, 48, 56, 64, 80, 96, 112, 128, 144, 160),
+}
+_MP3_RATES = {3: (44100, 48000, 32000), 2: (22050, 24000, 16000), 0: (11025, 12000, 8000)}
+
+
+def mp3_info(data: bytes) -> tuple[float, int, int] | None:
+    """(seconds, sample rate, channels) of an MP3 by walking its frame headers (exact for VBR too), or None when
+    no frame is found. CPU work for long tracks: call it through `cpu.off_loop`."""
+    position = 0
+    if data[:3] == b"ID3" and len(data) >= 10:  # an ID3v2 tag: its size is four 7-bit bytes
+        position = 10 + ((data[6] << 21) | (data[7] << 14) | (data[8] << 7) | data[9])
+    samples, rate, channels, frames = 0, 0, 0, 0
+    while position + 4 <= len(data):
+        b1, b2, b3 = data[position + 1], data[position + 2], data[position + 3]
+        version, layer = (b1 >> 3) & 3, 4 - ((b1 >> 1) & 3)
+        if data[position] != 0xFF or (b1 & 0xE0) != 0xE0 or version == 1 or layer == 4:
+            if frames:
+                break  # trailing data (an ID3v1 tag): the frames are over
+            position += 1  # junk before the first frame
+            continue
+        mpeg1 = version == 3
+        bit_index, rate_index = b2 >> 4, (b2 >> 2) & 3
+        if bit_index in (0, 15) or rate_index == 3:
+            if frames:
+                break
+            position += 1
+            continue
+        kbps = _MP3_BITRATES[(mpeg1, layer if mpeg1 else min(layer, 2))][bit_index]
+        rate = _MP3_RATES[version][rate_index]
+        padding = (b2 >> 1) & 1
+        if layer == 1:
+            size, per_frame = (12 * kbps * 1000 // rate + padding) * 4, 384
+        else:
+            per_frame = 1152 if mpeg1 or layer == 2 else 576
+            size = per_frame // 8 * kbps * 1000 // rate + padding
+        channels = 1 if b3 >> 6 == 3 else 2
+        samples += per_frame
+        frames += 1
+        position += max(size, 4)
+    if not frames or not rate:
+        return None
+    return samples / rate, rate, channels

@@ -30,6 +30,7 @@ import anyio
 from pydantic import BaseModel, ConfigDict, model_validator
 
 from gemini_mcp.errors import UserInputError
+from gemini_mcp.media.audio import is_raw_pcm
 from gemini_mcp.media.cpu import b64decode, off_loop
 from gemini_mcp.media.url_fetch import (
     AddressRefused,
@@ -253,9 +254,28 @@ def _looks_like_text(data: bytes) -> bool:
     return True
 
 
+PCM_SUFFIX = ".pcm"
+PCM_DEFAULT_MIME = "audio/pcm;rate=16000"  # a bare .pcm file: the rate Live audio input is recorded at
+
+
+def _raw_pcm(data: bytes, name: str, declared: str | None, detected: str | None) -> str | None:
+    """Headerless PCM has no signature to sniff: it is taken on the caller's word (`audio/pcm;rate=N`,
+    `audio/L16;rate=N`, or a `.pcm` file), with the declared parameters kept, unless the bytes say they are
+    something else (a WAV or MP3 sent as PCM is read as what it is)."""
+    pcm_named = Path(name).suffix.lower() == PCM_SUFFIX
+    if detected not in (None, "text/plain") or not (is_raw_pcm(declared) or pcm_named):
+        return None
+    if len(data) % 2:
+        return None  # not 16-bit samples: let the usual refusal say what the bytes are not
+    return declared.strip() if declared and is_raw_pcm(declared) else PCM_DEFAULT_MIME
+
+
 def detect_mime(data: bytes, *, field: str, name: str = "", declared: str | None = None) -> str:
     """The content's MIME type, checked against what Gemini accepts; raises UserInputError naming `field`."""
     detected = sniff_mime(data, name)
+    raw_pcm = _raw_pcm(data, name, declared, detected)
+    if raw_pcm is not None:
+        return raw_pcm
     if detected is None:
         hint = declared or mimetypes.guess_type(name)[0] or "unknown"
         raise UserInputError(

@@ -59,6 +59,8 @@ _EXTENSIONS = {
     "video/webm": ".webm",
     "application/json": ".json",
     "text/plain": ".txt",
+    "text/markdown": ".md",
+    "application/x-subrip": ".srt",
 }
 _ID = re.compile(r"^[0-9a-f]{8,32}$")
 _PARTIAL_OWNER = re.compile(r"\.p(?P<pid>\d+)-(?P<host>[0-9a-f]{8})-(?P<run>[0-9a-f]{6})\.partial$")

@@ -290,6 +290,19 @@ def output_bytes(state: EmulatorState, interaction_id: str) -> bytes:
     return _media(state, record)[0]
 
 
+def output_text(state: EmulatorState, interaction_id: str) -> str:
+    """The text a finished interaction answered (a research report, a transcript, Lyria's lyrics), for tests."""
+    record = state.interactions[interaction_id]
+    outcome = record.get("outcome") or {}
+    return "\n\n".join(
+        block["text"]
+        for step in outcome.get("steps") or []
+        if step.get("type") == "model_output"
+        for block in step.get("content") or []
+        if block.get("type") == "text"
+    )
+
+
 def _media(state: EmulatorState, record: dict[str, Any]) -> tuple[bytes, str, dict[str, Any]]:
     """(bytes, mime type, extra content fields) of a video or music interaction's output."""
     request: rules.Request = record["request"]
@@ -464,7 +477,7 @@ def _content(call: Call, record: dict[str, Any]) -> list[dict[str, Any]]:
             return [{"type": "text", "text": said}, block]
         return [block]
     if request.kind == "transcribe":
-        return [_transcript(request)]
+        return [_transcript(request, call.state)]
     if request.kind == "research":
         return [_report(request)]
     return [{"type": "text", "text": _answer(request, record)}]
@@ -517,8 +530,9 @@ def _usage(
     return usage
 
 
-def _seconds(block: rules.Block) -> float:
-    data = block.data or b""
+def _seconds(block: rules.Block, state: EmulatorState) -> float:
+    # An uploaded file (Files API URI) is as long as its bytes, like inline audio.
+    data = block.data or _source_video(state, block) or b""
     if data[:4] == b"RIFF":
         try:
             with wave.open(io.BytesIO(data)) as wav:
@@ -532,10 +546,10 @@ def _offset(seconds: float) -> str:
     return f"{seconds:.3f}".rstrip("0").rstrip(".") + "s"
 
 
-def _transcript(request: rules.Request) -> dict[str, Any]:
+def _transcript(request: rules.Request, state: EmulatorState) -> dict[str, Any]:
     config = request.options["config"]
     audio = (request.media("audio") or request.media("video"))[0]
-    seconds = _seconds(audio)
+    seconds = _seconds(audio, state)
     vocabulary = list(config.get("custom_vocabulary") or []) + list(config.get("adaptation_phrases") or [])
     words = ["this", "is", "an", "emulated", "transcript", *vocabulary]
     diarize = str(config.get("diarization_mode") or "").lower() not in ("", "off", "disabled", "none")
