@@ -275,3 +275,65 @@ async def test_progress_while_the_reply_streams(
     assert messages[0] == "Gemini is answering"
     speaking = [m for m in messages if m.startswith("Gemini is speaking: ")]
     assert len(speaking) >= 3 and speaking[-1].endswith("s of audio so far")
+
+
+async def test_raw_pcm_input_by_mime_type_or_pcm_path(
+    live_env: Callable[..., dict[str, str]], live_emulator: Emulator, tmp_path: Path
+) -> None:
+    # Headerless PCM has no signature: it is taken on the declared type (with its rate), or a .pcm file's name.
+    with wave.open(io.BytesIO(media_samples.wav(1.0, rate=8000))) as clip:
+        pcm_8k = clip.readframes(clip.getnframes())
+    with wave.open(io.BytesIO(media_samples.wav(0.5, rate=16000))) as clip:
+        pcm_16k = clip.readframes(clip.getnframes())
+    path = tmp_path / "question.pcm"
+    path.write_bytes(pcm_16k)
+    declared = {"data": base64.b64encode(pcm_8k).decode(), "mime_type": "audio/pcm;rate=8000"}
+    async with live_client(live_env(GEMINI_MCP_ALLOWED_DIRS=str(tmp_path))) as client:
+        by_mime = await client.call_tool("live_converse", {"audio": declared, "output": "link"})
+        by_path = await client.call_tool("live_converse", {"audio": {"path": str(path)}, "output": "link"})
+        unlabelled = await client.call_tool("live_converse", {"audio": {"data": base64.b64encode(pcm_8k).decode()}})
+    assert not by_mime.is_error, text_of(by_mime)
+    assert not by_path.is_error, text_of(by_path)
+    assert "1.00 s of audio at 16000 Hz" in (by_mime.structured_content or {})["input_transcript"]
+    assert "0.50 s of audio at 16000 Hz" in (by_path.structured_content or {})["input_transcript"]
+    assert unlabelled.is_error and "audio" in text_of(unlabelled)  # no type and no .pcm name: still refused
+
+
+async def test_a_session_with_functions_makes_a_tool_call_round_trip(
+    live_env: Callable[..., dict[str, str]], live_emulator: Emulator
+) -> None:
+    weather = {
+        "name": "get_weather",
+        "description": "The weather in a city.",
+        "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+    }
+    async with live_client(live_env()) as client:
+        started = await client.call_tool(
+            "live_session_start", {"functions": [weather], "response_modality": "text", "model": "native audio"}
+        )
+        assert not started.is_error, text_of(started)
+        session_id = started.structured_content["session_id"]  # type: ignore[index]
+        asked = await client.call_tool("live_send", {"session_id": session_id, "text": "Please call get_weather"})
+        unanswered = await client.call_tool("live_send", {"session_id": session_id, "text": "hello?"})
+        [call] = asked.structured_content["tool_calls"]  # type: ignore[index]
+        wrong = await client.call_tool(
+            "live_send",
+            {"session_id": session_id, "tool_responses": [{"id": "nope", "name": "get_weather", "response": {}}]},
+        )
+        answer = {"id": call["id"], "name": "get_weather", "response": {"forecast": "sunny"}}
+        answered = await client.call_tool("live_send", {"session_id": session_id, "tool_responses": [answer]})
+        stray = await client.call_tool("live_send", {"session_id": session_id, "tool_responses": [answer]})
+        await client.call_tool("live_session_end", {"session_id": session_id})
+    assert not asked.is_error, text_of(asked)
+    assert call["name"] == "get_weather" and call["args"] == {"city": "emulated"}
+    assert f"id={call['id']}" in text_of(asked) and "tool_responses" in text_of(asked)
+    assert unanswered.is_error and "waiting for the results of get_weather" in text_of(unanswered)
+    assert wrong.is_error and "tool_responses[0].id: 'nope'" in text_of(wrong)
+    assert not answered.is_error, text_of(answered)
+    assert 'get_weather returned {"forecast": "sunny"}' in (answered.structured_content or {})["text"]
+    assert "tool_calls" not in (answered.structured_content or {})
+    assert stray.is_error and "made no call" in text_of(stray)
+    [setup] = live_messages(live_emulator, "setup")
+    assert [f["name"] for f in setup["functions"]] == ["get_weather"]
+    responses = [m["message"] for m in live_messages(live_emulator, "message") if "tool_response" in m["message"]]
+    assert responses and responses[0]["tool_response"]["functionResponses"][0]["response"] == {"forecast": "sunny"}

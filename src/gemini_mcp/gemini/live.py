@@ -8,13 +8,14 @@ Progress is reported while audio streams back, since a spoken reply can take sev
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.lowlevel
 
+from gemini_mcp.gemini.functions import Declared, Returned, calling_config
 from gemini_mcp.gemini.response import read_parts
 from gemini_mcp.gemini.speech import speech_config
 from gemini_mcp.media.audio import LIVE_INPUT_MIME, pcm_format, wav_duration_s
@@ -41,22 +42,31 @@ class LiveReply:
     usage: dict[str, Any] | None = None
     first_reply_ms: float | None = None
     total_ms: float = 0.0
+    # Functions the model asked to call; it waits for their results (run_turn's `tool_responses`) to go on.
+    tool_calls: list[Returned] = field(default_factory=list)
 
     @property
     def audio_seconds(self) -> float:
         return wav_duration_s(len(self.pcm), pcm_format(self.pcm_mime))
 
 
-def connect_config(modality: Modality, voice: str | None, system_instruction: str | None) -> types.LiveConnectConfig:
+def connect_config(
+    modality: Modality,
+    voice: str | None,
+    system_instruction: str | None,
+    functions: Sequence[Declared] | None = None,
+) -> types.LiveConnectConfig:
     from google.genai import types
 
     audio = modality == "audio"
+    tools = calling_config(functions, "AUTO", None)["tools"] if functions else None  # the agent runs the calls
     return types.LiveConnectConfig(
         response_modalities=[types.Modality.AUDIO if audio else types.Modality.TEXT],
         speech_config=speech_config(voice) if audio and voice else None,
         system_instruction=system_instruction,
         input_audio_transcription=types.AudioTranscriptionConfig(),
         output_audio_transcription=types.AudioTranscriptionConfig() if audio else None,
+        tools=tools,
     )
 
 
@@ -67,11 +77,24 @@ async def connect(client: genai.Client, model: str, config: types.LiveConnectCon
         yield session
 
 
-async def run_turn(session: AsyncSession, call: GeminiCall, text: str | None, pcm16k: bytes | None) -> LiveReply:
+async def run_turn(
+    session: AsyncSession,
+    call: GeminiCall,
+    text: str | None,
+    pcm16k: bytes | None,
+    tool_responses: Sequence[Returned] = (),
+) -> LiveReply:
     from google.genai import types
 
     started = time.monotonic()
     reply = LiveReply()
+    if tool_responses:
+        # The results of the calls the model made last turn: the model goes on with them.
+        await session.send_tool_response(
+            function_responses=[
+                types.FunctionResponse(id=r.id, name=r.name, response=r.response) for r in tool_responses
+            ]
+        )
     if text and pcm16k:
         # The text sets the scene; the audio that follows ends the turn.
         await session.send_client_content(
@@ -91,6 +114,10 @@ async def run_turn(session: AsyncSession, call: GeminiCall, text: str | None, pc
         )
     await call.progress(0, None, "Gemini is answering")
     async for message in session.receive():  # ends after the turn's turnComplete
+        if message.tool_call is not None:
+            for asked in message.tool_call.function_calls or []:
+                reply.tool_calls.append(Returned(asked.name or "", dict(asked.args or {}), asked.id, {}))
+            break  # the model waits for the results: the turn goes on with the next send
         content = message.server_content
         if content is None:
             continue

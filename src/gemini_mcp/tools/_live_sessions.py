@@ -15,12 +15,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from gemini_mcp.errors import ServerBug, UserInputError
+from gemini_mcp.gemini.functions import Declared, Returned
 from gemini_mcp.gemini.live import SESSION_LIMIT_S, LiveReply, Modality, connect, connect_config, run_turn
 
 if TYPE_CHECKING:
@@ -46,6 +48,7 @@ class LiveSession:
     ended: anyio.Event = field(default_factory=anyio.Event)
     lock: anyio.Lock = field(default_factory=anyio.Lock)
     end_reason: str = ""
+    pending: dict[str, str] = field(default_factory=dict)  # function calls the model waits on: id → name
 
     def end(self, reason: str) -> None:
         if not self.ending.is_set():
@@ -60,7 +63,13 @@ class LiveSessions:
         self.sessions: dict[str, LiveSession] = {}
 
     async def open(
-        self, call: Call, model: str, modality: Modality, voice: str | None, system: str | None
+        self,
+        call: Call,
+        model: str,
+        modality: Modality,
+        voice: str | None,
+        system: str | None,
+        functions: Sequence[Declared] = (),
     ) -> LiveSession:
         background = call.services.background  # the server's lifespan task group: keepers outlive this call
         if background is None:  # assembled without its lifespan, or already past it: not the caller's doing
@@ -75,7 +84,7 @@ class LiveSessions:
             )
         client = await call.client()
         session = LiveSession(id="live-" + secrets.token_hex(6), model=model, modality=modality, voice=voice)
-        config = connect_config(modality, voice, system)
+        config = connect_config(modality, voice, system, functions)
         background.start_soon(self._keep, client, session, config, name=f"live session {session.id}")
         await session.opened.wait()
         if session.error is not None:
@@ -116,17 +125,25 @@ class LiveSessions:
             )
         return session
 
-    async def send(self, call: Call, session: LiveSession, text: str | None, pcm16k: bytes | None) -> LiveReply:
+    async def send(
+        self,
+        call: Call,
+        session: LiveSession,
+        text: str | None,
+        pcm16k: bytes | None,
+        tool_responses: Sequence[Returned] = (),
+    ) -> LiveReply:
         async with session.lock:
             if session.sdk is None or session.ending.is_set():
                 raise UserInputError(f"session_id: live session {session.id} has just closed; start a new one")
             session.last_used = time.monotonic()
             try:
-                reply = await run_turn(session.sdk, call, text, pcm16k)
+                reply = await run_turn(session.sdk, call, text, pcm16k, tool_responses)
             except BaseException:
                 session.end("a turn was cancelled or failed half-way")
                 raise
             session.turns += 1
+            session.pending = {c.id or "": c.name for c in reply.tool_calls}
             session.last_used = time.monotonic()
             return reply
 

@@ -10,6 +10,11 @@ answered with `serverContent` messages: the model's audio (24 kHz PCM, in chunks
 the setup asked for them, `generationComplete`, and `turnComplete` with usage. A malformed setup closes the
 socket with the API's codes: 1007 (invalid payload) or 1008 (unknown model / policy).
 
+Function calling: when the setup declares functions (`tools[].functionDeclarations`) and a text turn names one,
+the model answers with `toolCall: {functionCalls: [{id, name, args}]}` (args: a value for each required
+parameter) and waits; the client's `toolResponse: {functionResponses: [{id, name, response}]}` completes the
+turn, whose reply says what each function returned. An id the model never asked for closes the socket (1007).
+
 Every client message is recorded (audio as its MIME type and byte count), so tests can check what was sent.
 """
 
@@ -17,6 +22,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 from typing import Any
 
 import anyio
@@ -121,7 +127,14 @@ def parse_setup(raw: str, service: str) -> dict[str, Any]:
     if voice is not None and voice not in VOICES:
         raise SetupError(INVALID_PAYLOAD, f"Invalid voice name {voice}.")
     system = get(setup, "system_instruction")
+    functions = [
+        declaration
+        for tool in get(setup, "tools") or []
+        for declaration in get(tool, "function_declarations") or []
+        if isinstance(declaration, dict) and declaration.get("name")
+    ]
     return {
+        "functions": functions,
         "model": spec.id,
         "modalities": modalities,
         "voice": voice or "Puck",
@@ -141,13 +154,19 @@ class LiveTurns:
         self.audio = bytearray()
         self.audio_mime: str | None = None
         self.turns = 0
+        self.pending: dict[str, str] = {}  # the model's calls awaiting a toolResponse: id → function name
+        self.calls = 0
 
     async def handle(self, message: dict[str, Any]) -> None:
         content = get(message, "client_content")
         realtime = get(message, "realtime_input")
+        tool_response = get(message, "tool_response")
         self.state.record(
             {"method": "WS", "rpc": "bidiGenerateContent", "live": "message", "message": summarize(message)}
         )
+        if isinstance(tool_response, dict):
+            await self.answer_tools(get(tool_response, "function_responses") or [])
+            return
         if isinstance(content, dict):
             text = " ".join(
                 str(part.get("text", "")) for turn in get(content, "turns") or [] for part in get(turn, "parts") or []
@@ -166,15 +185,26 @@ class LiveTurns:
                 await self.answer(audio=bytes(self.audio))
                 self.audio.clear()
 
-    async def answer(self, text: str = "", audio: bytes = b"") -> None:
-        self.turns += 1
+    async def answer(self, text: str = "", audio: bytes = b"", reply: str | None = None) -> None:
         model = self.setup["model"]
         heard = text
         if audio:
             rate = _rate(self.audio_mime) or 16_000
             heard = f"[emulated transcription of {len(audio) / 2 / rate:.2f} s of audio at {rate} Hz]"
-        reply = f"[emulated {model}] Turn {self.turns}: you said {heard!r}."
         send = self.websocket.send_text
+        asked = [f for f in self.setup["functions"] if re.search(rf"\b{re.escape(f['name'])}\b", text)]
+        if reply is None and asked:
+            # The model calls the functions the user named, and waits for their toolResponse to finish the turn.
+            calls = []
+            for declaration in asked:
+                self.calls += 1
+                call_id = f"function-call-{self.calls}"
+                self.pending[call_id] = declaration["name"]
+                calls.append({"id": call_id, "name": declaration["name"], "args": _placeholder_args(declaration)})
+            await send(json.dumps({"toolCall": {"functionCalls": calls}}))
+            return
+        self.turns += 1
+        reply = reply or f"[emulated {model}] Turn {self.turns}: you said {heard!r}."
         if audio and self.setup["input_transcription"]:
             await send(json.dumps({"serverContent": {"inputTranscription": {"text": heard}}}))
         if "AUDIO" in self.setup["modalities"]:
@@ -202,6 +232,18 @@ class LiveTurns:
         }
         await send(json.dumps({"serverContent": {"turnComplete": True}, "usageMetadata": usage}))
 
+    async def answer_tools(self, responses: list[Any]) -> None:
+        """The turn a toolResponse completes; an id the model never asked for closes the socket like the API."""
+        said: list[str] = []
+        for response in responses:
+            call_id = str(get(response, "id") or "")
+            if call_id not in self.pending:
+                await self.websocket.close(code=INVALID_PAYLOAD, reason=f"Unknown function call id {call_id!r}.")
+                return
+            name = self.pending.pop(call_id)
+            said.append(f"{name} returned {json.dumps(get(response, 'response'), sort_keys=True)}")
+        await self.answer(reply=f"[emulated {self.setup['model']}] Turn {self.turns + 1}: {'; '.join(said)}.")
+
     async def _pace(self) -> None:
         delay = self.state.config.stream_chunk_delay_s
         if delay:
@@ -223,6 +265,17 @@ def summarize(message: dict[str, Any]) -> dict[str, Any]:
         return value
 
     return shrink(message)  # type: ignore[no-any-return]
+
+
+def _placeholder_args(declaration: dict[str, Any]) -> dict[str, Any]:
+    """Arguments for a declared function's required parameters: a value of each one's type."""
+    schema = get(declaration, "parameters_json_schema") or get(declaration, "parameters") or {}
+    properties = get(schema, "properties") or {}
+    values = {"string": "emulated", "integer": 1, "number": 1.5, "boolean": True, "array": [], "object": {}}
+    return {
+        name: values.get(str(get(properties.get(name) or {}, "type") or "string").lower(), "emulated")
+        for name in get(schema, "required") or []
+    }
 
 
 def _rate(mime: str | None) -> int | None:
