@@ -73,6 +73,9 @@ def make_env(emulator: Emulator, tmp_path: Any) -> Callable[..., dict[str, str]]
             "GOOGLE_GEMINI_BASE_URL": emulator.base_url,
             "GOOGLE_VERTEX_BASE_URL": emulator.base_url,
             "GEMINI_MCP_OUTPUT_DIR": str(tmp_path / "media"),
+            # Every tool, the opt-in toolsets too: the suite exercises them all (tests of the default set
+            # remove this with GEMINI_MCP_TOOLSETS=None).
+            "GEMINI_MCP_TOOLSETS": "all",
             **user_folders_env(),
         }
         for name, value in changes.items():

@@ -32,7 +32,7 @@ from gemini_mcp.server.app import build_server
 from gemini_mcp.config.settings import Settings
 
 async def main():
-    server = build_server(Settings.from_env({"GEMINI_API_KEY": "k"}))
+    server = build_server(Settings.from_env({"GEMINI_API_KEY": "k", "GEMINI_MCP_TOOLSETS": "all"}))
     async with Client(server) as client:
         tools = await client.list_tools()
         listed = [t.model_dump(mode="json", by_alias=True, exclude_none=True) for t in tools.tools]

@@ -24,6 +24,8 @@ JOB_TOOLS = {"get_job", "cancel_job"}
 CATALOG = specs_by_module()
 ALL_TOOLS = [spec.name for _, spec in CATALOG]
 READ_ONLY = {spec.name for _, spec in CATALOG if spec.annotations.read_only_hint}
+OPT_IN = {spec.name for _, spec in CATALOG if spec.opt_in}
+DEFAULT_TOOLS = set(ALL_TOOLS) - OPT_IN
 
 
 def family(name: str) -> set[str]:
@@ -59,15 +61,26 @@ async def test_flags_choose_what_a_stdio_host_lists(
 @pytest.mark.parametrize(
     ("env", "expected"),
     [
-        ({}, set(ALL_TOOLS)),
+        ({"GEMINI_MCP_TOOLSETS": None}, DEFAULT_TOOLS),  # the default set: all but the knowledge toolsets
+        ({"GEMINI_MCP_TOOLSETS": "default"}, DEFAULT_TOOLS),
         ({"GEMINI_MCP_TOOLSETS": "all"}, set(ALL_TOOLS)),
-        ({"GEMINI_MCP_TOOLS": "generate_text, List_Models"}, {"generate_text", "list_models"}),
+        (
+            {"GEMINI_MCP_TOOLSETS": "knowledge"},
+            family("files") | family("caches") | family("file_search") | family("batch") | JOB_TOOLS,
+        ),
+        (
+            {"GEMINI_MCP_TOOLSETS": None, "GEMINI_MCP_TOOLS": "generate_text, List_Models"},
+            {"generate_text", "list_models"},
+        ),
         ({"GEMINI_MCP_TOOLSETS": "text", "GEMINI_MCP_TOOLS": "list_models"}, family("text") | {"list_models"}),
         (
             {"GEMINI_MCP_TOOLSETS": "media", "GEMINI_MCP_EXCLUDE_TOOLS": "get_job,edit_image"},
             (family("images") | family("speech") | family("video") | {"cancel_job"}) - {"edit_image"},
         ),
-        ({"GEMINI_MCP_TOOLS": "generate_video"}, {"generate_video"} | JOB_TOOLS),  # a job tool brings its collectors
+        (
+            {"GEMINI_MCP_TOOLSETS": None, "GEMINI_MCP_TOOLS": "generate_video"},
+            {"generate_video"} | JOB_TOOLS,
+        ),  # a job tool brings its collectors
         (
             {"GEMINI_MCP_TOOLSETS": "text,speech", "GEMINI_MCP_READ_ONLY": "true"},
             READ_ONLY & (family("text") | {"list_voices"}),
@@ -124,7 +137,7 @@ def test_unknown_names_stop_build_server_naming_the_valid_ones(make_env: Callabl
         build_server(settings)
     first, second, third = bad.value.problems
     assert first.startswith("GEMINI_MCP_TOOLSETS / --toolsets: unknown toolset 'vidoe' (did you mean 'video'?)")
-    assert "valid toolsets: text, understanding" in first and first.endswith("all, media")
+    assert "valid toolsets: text, understanding" in first and first.endswith("all, default, media, knowledge")
     assert "(generate_text is a single tool: name it in GEMINI_MCP_TOOLS / --tools)" in second
     assert "(video is a toolset: name it in GEMINI_MCP_TOOLSETS / --toolsets)" in third
 
@@ -168,7 +181,7 @@ def test_help_and_the_settings_table_name_every_toolset() -> None:
     families = {module.rsplit(".", 1)[-1] for module, _ in CATALOG}
     meaning = next(setting.meaning for setting in SETTINGS if "GEMINI_MCP_TOOLSETS" in setting.names)
     help_text = " ".join(build_parser().format_help().split())
-    for name in families | {"all", "media"}:
+    for name in families | {"all", "default", "media", "knowledge"}:
         assert f"`{name}`" in meaning, name
         assert name in help_text, name
     for header in ("X-MCP-Toolsets", "X-MCP-Tools", "X-MCP-Exclude-Tools", "X-MCP-Read-Only"):

@@ -252,11 +252,16 @@ class Settings(BaseModel):
         Env(
             "GEMINI_MCP_TOOLSETS",
             "comma-separated toolsets to offer (`--toolsets`): `text`, `understanding`, `functions`, `search`, "
-            "`chats`, `embeddings`, `images`, `speech`, `video`, `live`, `models`, `jobs`, `files`, `caches`, "
-            "`file_search`, `batch`, `spend`, or `media` (images, speech, video) or `all`; a toolset with long-running jobs "
-            "(video, file_search, batch) brings `get_job`/`cancel_job`",
+            "`chats`, `embeddings`, `images`, `speech`, `video`, `live`, `models`, `jobs`, `music`, `research`, "
+            "`transcription`, `spend`, `files`, `caches`, `file_search`, `batch`, or the groups `media` (images, "
+            "speech, video), `knowledge` (files, caches, file_search, batch), `default` (all but knowledge) or "
+            "`all`; a toolset with long-running jobs (video, music, research, file_search, batch) brings "
+            "`get_job`/`cancel_job`",
             parse=_names,
-            default_note="`all` (only the tools of `GEMINI_MCP_TOOLS`, when that alone is set)",
+            default_note=(
+                "`default`: every toolset but `knowledge` (only the tools of `GEMINI_MCP_TOOLS`, when that alone "
+                "is set)"
+            ),
         ),
     ] = ()
     tools: Annotated[

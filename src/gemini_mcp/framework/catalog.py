@@ -48,6 +48,7 @@ class LazyToolSpec:
         self.waits_on_jobs: bool = entry["waits_on_jobs"]
         self.module: str = entry["module"]
         self.toolset: str = entry["toolset"]
+        self.opt_in: bool = entry["opt_in"]
         self._spec = spec  # given when the module is imported already (no cached catalog yet)
 
     @property
@@ -105,6 +106,7 @@ def catalog_entry(module: str, spec: ToolSpec[Any]) -> dict[str, Any]:
         "waits_on_jobs": spec.waits_on_jobs,
         "module": module,
         "toolset": spec.toolset or family_of(module),
+        "opt_in": spec.opt_in,
     }
 
 

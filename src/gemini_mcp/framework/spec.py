@@ -56,6 +56,9 @@ class ToolSpec(Generic[InputT]):
     waits_on_jobs: bool = False  # get_job: collects any kind, each bounded by its own deadline (framework/jobs.py)
     # The toolset it is offered in (framework/toolsets.py); empty: its family, the module that declares it.
     toolset: str = ""
+    # Offered only when its toolset (or the tool) is named, not in the default set: for families most agents do not
+    # need, so that a server with every family does not make each of them pay the context of all of them.
+    opt_in: bool = False
     # A paid tool: what a call will cost, from its validated input, before any upstream request. The framework
     # then budgets, confirms, records and never pays twice (framework/spend.py); the tool takes
     # `idempotency_key` and `confirm_cost` and its result carries `cost`, added here.

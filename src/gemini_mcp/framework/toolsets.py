@@ -7,8 +7,10 @@ client. A transport may narrow that per request (server/http.py reads `X-MCP-*` 
 `ToolsetGate.narrow`): narrowing only, so a request can never enable what the settings leave out.
 
 One rule, for settings and headers alike:
-1. the named toolsets (`all` and the groups expand), or every toolset when neither toolsets nor single tools
-   are named, plus the named single tools;
+1. the named toolsets (`all`, `default` and the groups expand), or the `default` set when neither toolsets nor
+   single tools are named, plus the named single tools. `default` is every toolset but the opt-in ones (each of
+   whose tools says `ToolSpec.opt_in`): with every family on, an agent would pay the context of ~45 tools on
+   every turn, most of them for work it never does;
 2. a chosen tool that starts long-running jobs brings the tools that collect and cancel them (get_job,
    cancel_job), so `wait: false` and a cut-off call can still be collected;
 3. minus the excluded tools; with read-only, minus every tool not annotated read-only.
@@ -38,8 +40,12 @@ if TYPE_CHECKING:
     from gemini_mcp.framework.catalog import RegisteredSpec
 
 ALL = "all"
+DEFAULT = "default"
 # Friendly names for several toolsets at once; a toolset a group names that this server lacks is skipped.
-GROUPS: Mapping[str, tuple[str, ...]] = {"media": ("images", "speech", "video")}
+GROUPS: Mapping[str, tuple[str, ...]] = {
+    "media": ("images", "speech", "video"),
+    "knowledge": ("files", "caches", "file_search", "batch"),
+}
 NARROWED_KEPT = 64  # distinct header combinations whose selection is kept (agents reuse a handful)
 
 
@@ -135,7 +141,11 @@ class ToolCatalog:
         self.toolsets: dict[str, list[str]] = {}
         for spec in specs:
             self.toolsets.setdefault(spec.toolset, []).append(spec.name)
-        self.groups: dict[str, tuple[str, ...]] = {ALL: tuple(self.toolsets)}
+        opt_in = {spec.toolset for spec in specs if spec.opt_in}
+        self.groups: dict[str, tuple[str, ...]] = {
+            ALL: tuple(self.toolsets),
+            DEFAULT: tuple(toolset for toolset in self.toolsets if toolset not in opt_in),
+        }
         for group, members in GROUPS.items():
             present = tuple(member for member in members if member in self.toolsets)
             if present and group not in self.toolsets:
@@ -158,7 +168,9 @@ class ToolCatalog:
         ]
         if problems:
             raise UnknownNames(problems)
-        named = wanted.toolsets or (() if wanted.tools else (ALL,))
+        # Naming nothing means the default set for the server, and everything the server offers for a request
+        # that only narrows it (e.g. with just a read-only header).
+        named = wanted.toolsets or (() if wanted.tools else (DEFAULT if within is None else ALL,))
         chosen: set[str] = set(wanted.tools)
         for toolset in named:
             for member in self.groups.get(toolset, (toolset,)):

@@ -265,6 +265,7 @@ BATCH = JobKind(
 
 TOOLS: list[ToolSpec[Any]] = [
     ToolSpec(
+        opt_in=True,
         name="batch_generate",
         title="Run many prompts as one batch (half price)",
         description=(

@@ -145,6 +145,7 @@ async def delete_cache(args: DeleteCacheInput, call: Call) -> CallToolResult:
 
 TOOLS: list[ToolSpec[Any]] = [
     ToolSpec(
+        opt_in=True,
         name="create_cache",
         title="Cache context for reuse",
         description=(
@@ -161,6 +162,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="list_caches",
         title="List context caches",
         description="List the live context caches (name, model, tokens, expiry), paged.",
@@ -172,6 +174,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="update_cache",
         title="Extend or shorten a cache's lifetime",
         description="Set a context cache's TTL (seconds from now); its contents cannot change.",
@@ -183,6 +186,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="delete_cache",
         title="Delete a context cache",
         description="Delete a context cache now, which stops its storage billing.",

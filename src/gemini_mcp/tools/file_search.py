@@ -331,6 +331,7 @@ async def file_search(args: FileSearchInput, call: Call) -> CallToolResult:
 
 TOOLS: list[ToolSpec[Any]] = [
     ToolSpec(
+        opt_in=True,
         name="create_file_search_store",
         title="Create a File Search store",
         description=(
@@ -345,6 +346,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="list_file_search_stores",
         title="List File Search stores",
         description="List File Search stores with their document counts and size, paged.",
@@ -356,6 +358,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="delete_file_search_store",
         title="Delete a File Search store",
         description="Delete a File Search store; force=true also deletes the documents in it.",
@@ -367,6 +370,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="add_to_file_search_store",
         title="Add documents to a File Search store",
         description=(
@@ -383,6 +387,7 @@ TOOLS: list[ToolSpec[Any]] = [
         job=IMPORT,
     ),
     ToolSpec(
+        opt_in=True,
         name="list_file_search_documents",
         title="List the documents of a File Search store",
         description="List a store's documents (name, state, type, size), paged.",
@@ -394,6 +399,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="delete_file_search_document",
         title="Delete a document from a File Search store",
         description="Delete one document, and its chunks, from its store.",
@@ -405,6 +411,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="file_search",
         title="Answer from your documents (File Search)",
         description=(

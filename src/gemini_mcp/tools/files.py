@@ -118,6 +118,7 @@ async def delete_file(args: DeleteFileInput, call: Call) -> CallToolResult:
 
 TOOLS: list[ToolSpec[Any]] = [
     ToolSpec(
+        opt_in=True,
         name="upload_file",
         title="Upload a file to the Gemini Files API",
         description=(
@@ -133,6 +134,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="list_files",
         title="List uploaded files",
         description="List the files uploaded to this API key's project (name, uri, state, size, expiry), paged.",
@@ -144,6 +146,7 @@ TOOLS: list[ToolSpec[Any]] = [
         backend_hint=DEVELOPER_API_HINT,
     ),
     ToolSpec(
+        opt_in=True,
         name="delete_file",
         title="Delete an uploaded file",
         description="Delete a Files API file now instead of waiting for its 48-hour expiry.",
