@@ -50,6 +50,7 @@ def measure() -> list[dict[str, Any]]:
                 "input": size(lean_input_schema(spec.input_model)),
                 "pydantic": size(inline_refs(spec.input_model.model_json_schema(by_alias=True))),
                 "description": len(spec.description.encode()),
+                "opt_in": spec.opt_in,
             }
         )
     return rows
@@ -76,9 +77,11 @@ def main() -> None:
         schema = sum(r["input"] for r in members)
         whole = schema + sum(r["description"] + len(r["tool"]) for r in members)
         summary.append([name, len(members), schema, tokens(schema), whole, tokens(whole)])
+    for name, members in (("default", [r for r in rows if not r["opt_in"]]), ("all", rows)):
+        schema = sum(r["input"] for r in members)
+        whole = schema + sum(r["description"] + len(r["tool"]) for r in members)
+        summary.append([name, len(members), schema, tokens(schema), whole, tokens(whole)])
     schema_total = sum(r["input"] for r in rows)
-    whole_total = schema_total + sum(r["description"] + len(r["tool"]) for r in rows)
-    summary.append(["all", len(rows), schema_total, tokens(schema_total), whole_total, tokens(whole_total)])
     table(
         "per toolset (with descriptions = input schemas + tool names and descriptions)",
         ["toolset", "tools", "input bytes", "tokens", "with descriptions", "tokens"],

@@ -32,10 +32,19 @@ ORIGINAL_TOOLS = (
     *("generate_speech", "list_voices", "generate_video", "extend_video", "get_video_operation"),
     *("live_converse", "live_session_start", "live_send", "live_session_end", "list_models"),
 )
-# The issue asked for 16 KiB. Without dropping a field, a field's description or a rule, these 23 schemas need
-# about 22 KiB: their types, enums, bounds, required lists and closed objects alone take 13.1 KiB (145 top-level
-# fields, 7 sampling settings in each of 6 tools, 13 media items in 11). Lower it when schemas shrink; never raise it.
-CATALOG_BUDGET_BYTES = 22 * 1024
+# The issue asked for 16 KiB for these 23 tools. They have since gained fields (thinking_level, task,
+# cached_content, Omni's video options, Live functions, idempotency_key and confirm_cost on the paid ones) and lost
+# noise (media items and conversation turns are bare objects whose keys their field's description names): 21.0 KiB.
+# Their types, enums, bounds, required lists and closed objects alone take about 12 KiB; 16 KiB would take an
+# interface change (the 8 sampling settings of 6 tools folded into one object described in prose). Lower it when
+# schemas shrink; raise it only for a field a tool gains, by that field's bytes, saying so here.
+CATALOG_BUDGET_BYTES = 21 * 1024
+# Toolsets added after the budgets were set, each with its own total (besides TOOL_BUDGET_BYTES per tool), so
+# that a host that loads one pays a known price and a toolset cannot grow unnoticed.
+TOOLSET_BUDGET_BYTES = {
+    **{"files": 1024, "caches": 1800, "file_search": 3500, "batch": 1900},  # issue 19 (batch: + the paid fields)
+    **{"music": 1600, "research": 1100, "transcription": 1000, "spend": 700},  # issues 18 and 20
+}
 
 
 def size(schema: dict[str, Any]) -> int:
@@ -97,6 +106,21 @@ async def test_the_original_catalog_fits_its_budget(listed: dict[str, dict[str, 
     assert missing == [], f"{missing} left the catalog: update ORIGINAL_TOOLS (and keep the budget)"
     total = sum(size(listed[name]) for name in ORIGINAL_TOOLS)
     assert total <= CATALOG_BUDGET_BYTES, f"{total} bytes of input schema for {len(ORIGINAL_TOOLS)} tools"
+
+
+@pytest.mark.anyio
+async def test_each_newer_toolset_fits_its_budget(listed: dict[str, dict[str, Any]]) -> None:
+    by_toolset: dict[str, int] = {}
+    for module, spec in specs_by_module():
+        toolset = spec.toolset or module.rsplit(".", 1)[-1]
+        by_toolset[toolset] = by_toolset.get(toolset, 0) + size(listed[spec.name])
+    over = {
+        name: (by_toolset.get(name), budget)
+        for name, budget in TOOLSET_BUDGET_BYTES.items()
+        if by_toolset.get(name, 0) > budget
+    }
+    assert over == {}, f"toolsets over budget (bytes, budget): {over}"
+    assert set(TOOLSET_BUDGET_BYTES) <= set(by_toolset), "a budgeted toolset left the catalog: update the budgets"
 
 
 @pytest.mark.anyio

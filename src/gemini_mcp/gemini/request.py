@@ -47,6 +47,11 @@ class Message(BaseModel):
     role: Literal["user", "model"] = "user"
     parts: Annotated[list[Annotated[TextPart | MediaPart, WithJsonSchema(PART_SCHEMA)]], Field(min_length=1)]
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # A bare object, like a media item: the `contents` field's description gives its shape.
+        return {"type": "object"}
+
 
 MEDIA_DESCRIPTION = f"Images, PDFs, audio, video: {MEDIA_ITEM_DESCRIPTION}"
 SYSTEM_DESCRIPTION = "Persona, rules, style."

@@ -88,6 +88,13 @@ class MediaInput(BaseModel):
     file_uri: str | None = None
     mime_type: str | None = None
 
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        # Published as a bare object: every field that takes media names the keys in its description
+        # (MEDIA_ITEM_DESCRIPTION), so spelling out five properties again in each of ~17 places would only cost the
+        # agent context on every turn. Validation is the model's, with errors naming the field.
+        return {"type": "object"}
+
     @model_validator(mode="after")
     def _exactly_one_source(self) -> MediaInput:
         given = [name for name in ("path", "url", "data", "file_uri") if getattr(self, name) not in (None, "")]

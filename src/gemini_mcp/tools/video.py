@@ -128,7 +128,7 @@ class GenerateVideoInput(ToolInput):
     prompt: Annotated[
         str | None, Field(description="Subject, action, camera, style, sound. Required without `image`.")
     ] = None
-    model: Annotated[str | None, Field(description="veo fast (default), veo quality, or an id.")] = None
+    model: Annotated[str | None, Field(description="omni (API key), veo fast/quality (Vertex), or an id.")] = None
     quality: Annotated[Literal["standard", "high"], Field(description="high: veo quality, if no model.")] = "standard"
     aspect_ratio: Annotated[AspectRatio, Field(description="Landscape or portrait.")] = "16:9"
     resolution: Annotated[Resolution, Field(description="Veo: 720p or 1080p.")] = "720p"
@@ -138,7 +138,7 @@ class GenerateVideoInput(ToolInput):
     image: Annotated[
         MediaInput | None, Field(description="Starting frame: one of path, url, data (base64), file_uri.")
     ] = None
-    last_frame: Annotated[MediaInput | None, Field(description="Final frame; needs `image`.")] = None
+    last_frame: Annotated[MediaInput | None, Field(description="Final frame, like `image`.")] = None
     reference_images: Annotated[
         list[MediaInput] | None,
         Field(description="Assets to keep. Veo: up to 3, veo quality, 16:9, 720p."),
