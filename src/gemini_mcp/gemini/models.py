@@ -65,6 +65,8 @@ class Task(StrEnum):
     LIVE = "live"
     SPEECH = "speech"
     EMBEDDING = "embedding"
+    MUSIC = "music"
+    TRANSCRIPTION = "transcription"
 
 
 class ModelError(UserInputError, ValueError):

@@ -43,14 +43,6 @@ MODELS: dict[str, LyriaModel] = {
     "lyria-3.5": LyriaModel(120, 10, 300),
 }
 DEFAULT_MODEL = "lyria-3.5"
-ALIASES = {
-    "lyria": "lyria-3.5",
-    "lyria 3.5": "lyria-3.5",
-    "lyria pro": "lyria-3-pro-preview",
-    "lyria clip": "lyria-3-clip-preview",
-    "lyria 3 pro": "lyria-3-pro-preview",
-    "lyria 3 clip": "lyria-3-clip-preview",
-}
 FORMATS = {"mp3": "audio/mp3", "wav": "audio/wav"}  # AudioResponseFormat.mime_type values this server asks for
 MP3_BIT_RATES = (32, 40, 48, 56, 64, 80, 96, 112, 128, 160, 192, 224, 256, 320)  # kbps, MPEG-1 Layer III
 MP3_SAMPLE_RATES = (32000, 44100, 48000)

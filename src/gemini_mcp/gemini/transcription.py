@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "gemini-3.5-transcribe"
 MODELS = frozenset({DEFAULT_MODEL})
-ALIASES = {"transcribe": DEFAULT_MODEL, "gemini transcribe": DEFAULT_MODEL}
 MAX_VOCABULARY = 1000
 LANGUAGE_CODE = re.compile(r"^[A-Za-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
 # What load_media detects → the MIME names the Interactions content blocks take (AudioContent/VideoContent).

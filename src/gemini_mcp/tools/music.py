@@ -27,9 +27,8 @@ from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.interaction_results import is_running, status_of
 from gemini_mcp.gemini.interactions import cancel_interaction, get_interaction
+from gemini_mcp.gemini.models import Task, resolve
 from gemini_mcp.gemini.music import (
-    ALIASES,
-    DEFAULT_MODEL,
     FORMATS,
     MODELS,
     MP3_BIT_RATES,
@@ -92,10 +91,8 @@ class MusicOutput(JobOutput, ToolOutput):
 
 # --- checks ---------------------------------------------------------------------------------------------
 def music_model(name: str | None) -> str:
-    if name is None or not name.strip():
-        return DEFAULT_MODEL
-    key = name.strip().lower().removeprefix("models/")
-    model = ALIASES.get(key, key)
+    # Aliases, the default and retirements come from the model catalog; the lengths each model makes, from MODELS.
+    model = resolve(name if name is None or name.strip() else None, Task.MUSIC).model
     if model not in MODELS:
         raise UserInputError(
             f"model: '{name}' is not a Lyria music model; use lyria (lyria-3.5, default), lyria pro "

@@ -21,9 +21,9 @@ from gemini_mcp.framework.delivery import media_blocks, save
 from gemini_mcp.framework.progress import reporting
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
+from gemini_mcp.gemini.models import Task, resolve
 from gemini_mcp.gemini.parts import upload
 from gemini_mcp.gemini.transcription import (
-    ALIASES,
     DEFAULT_MODEL,
     LANGUAGE_CODE,
     MAX_VOCABULARY,
@@ -76,10 +76,8 @@ class TranscriptOutput(ToolOutput):
 
 
 def transcription_model(name: str | None) -> str:
-    if name is None or not name.strip():
-        return DEFAULT_MODEL
-    key = name.strip().lower().removeprefix("models/")
-    model = ALIASES.get(key, key)
+    # Aliases, the default and retirements come from the model catalog.
+    model = resolve(name if name is None or name.strip() else None, Task.TRANSCRIPTION).model
     if model not in MODELS:
         raise UserInputError(
             f"model: '{name}' is not a transcription model; use '{DEFAULT_MODEL}' (alias 'transcribe') or leave "
