@@ -47,7 +47,7 @@ async def draw(client: Client, prompt: str) -> dict[str, Any]:
 
 
 async def check_generated_image_is_listed_and_read(client: Client) -> None:
-    assert [r.uri for r in await all_resources(client)] == ["gemini://capabilities"]  # nothing saved yet
+    assert [r.uri for r in await all_resources(client)] == ["gemini://capabilities", "gemini://spend"]  # nothing saved
     first = await draw(client, "a red kite")
     second = await draw(client, "a blue kite")
     resources = await all_resources(client)
@@ -92,12 +92,15 @@ async def test_a_large_folder_is_listed_in_pages_that_files_saved_meanwhile_do_n
         assert first.next_cursor is not None
         media = [r.uri for r in first.resources if r.uri.startswith("gemini://media/")]
         assert media == newest_first[:MEDIA_PAGE_SIZE]
-        assert [r.uri for r in first.resources if not r.uri.startswith("gemini://media/")] == ["gemini://capabilities"]
+        assert [r.uri for r in first.resources if not r.uri.startswith("gemini://media/")] == [
+            "gemini://capabilities",
+            "gemini://spend",
+        ]
         late = await store.save(PNG, mime_type="image/png", kind="image", hint="late")  # newest: sorts first
         second = await client.list_resources(cursor=first.next_cursor)
         assert [r.uri for r in second.resources] == newest_first[MEDIA_PAGE_SIZE:]
         assert second.next_cursor is None
-        assert (await client.list_resources()).resources[1].uri == late.uri  # a fresh listing shows it first
+        assert (await client.list_resources()).resources[2].uri == late.uri  # a fresh listing shows it first
         with pytest.raises(MCPError) as refused:
             await client.list_resources(cursor="page-2")
     assert refused.value.error.code == INVALID_PARAMS
