@@ -238,7 +238,9 @@ async def test_embed_text_keeps_its_batches_in_flight_together_and_in_order(clie
     ]
 
 
-async def test_embed_text_one_failed_batch_fails_the_call_with_the_api_error(client: Client, emulator: Emulator) -> None:
+async def test_embed_text_one_failed_batch_fails_the_call_with_the_api_error(
+    client: Client, emulator: Emulator
+) -> None:
     emulator.add_fault(match="batchEmbedContents", status=400, message="Request contains an invalid argument.", times=1)
     result = await client.call_tool("embed_text", {"texts": [f"t{i}" for i in range(300)]})
     assert result.is_error and "invalid argument" in text_of(result)
