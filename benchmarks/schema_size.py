@@ -22,7 +22,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks._common import ratios, table
-from tests.test_schema_budget import CATALOG_BUDGET_BYTES, ORIGINAL_TOOLS, TOOL_BUDGET_BYTES
+from tests.test_schema_budget import CATALOG_BUDGET_BYTES, LATER_FIELDS_BYTES, ORIGINAL_TOOLS, TOOL_BUDGET_BYTES
 
 BYTES_PER_TOKEN = 4  # an estimate, not a tokenizer
 
@@ -92,10 +92,13 @@ def main() -> None:
     print(
         f"\n{len(ORIGINAL_TOOLS)} original tools: {original} bytes (budget {CATALOG_BUDGET_BYTES}); largest: "
         f"{largest['tool']} {largest['input']} bytes (budget {TOOL_BUDGET_BYTES} per tool); pydantic's schemas: "
-        f"{sum(r['pydantic'] for r in rows)} bytes"
+        f"{sum(r['pydantic'] for r in rows)} bytes\n"
+        f"the same 23 without the fields they gained after the 16 KiB target was set ({LATER_FIELDS_BYTES} bytes, "
+        f"listed in tests/test_schema_budget.py): {original - LATER_FIELDS_BYTES} bytes against {16 * 1024}"
     )
     ratios(
         total_over_budget=original / CATALOG_BUDGET_BYTES,
+        first_wave_over_16k=(original - LATER_FIELDS_BYTES) / (16 * 1024),
         largest_over_tool_budget=largest["input"] / TOOL_BUDGET_BYTES,
         lean_over_pydantic=schema_total / sum(r["pydantic"] for r in rows),
     )

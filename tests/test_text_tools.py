@@ -296,3 +296,25 @@ async def test_the_key_never_appears_in_results(client: Client) -> None:
     for name, arguments in calls:
         result = await client.call_tool(name, arguments)
         assert FAKE_KEY not in result.model_dump_json()
+
+
+async def test_sampling_settings_in_config_reach_gemini_and_are_checked(client: Client, emulator: Emulator) -> None:
+    schema = {tool.name: tool.input_schema for tool in (await client.list_tools()).tools}["generate_text"]
+    assert "config" in schema["properties"] and "temperature" not in schema["properties"]  # one object, in prose
+    assert "temperature" in schema["properties"]["config"]["description"]
+    result = await client.call_tool(
+        "generate_text",
+        {"prompt": "hi", "config": {"temperature": 0.3, "top_k": 5, "stop_sequences": ["END"], "seed": 2}},
+    )
+    assert not result.is_error, text_of(result)
+    config = model_calls(emulator)[-1]["body"]["generationConfig"]
+    assert (config["temperature"], config["topK"], config["stopSequences"], config["seed"]) == (0.3, 5, ["END"], 2)
+    for arguments, words in (
+        ({"prompt": "hi", "config": {"temperature": 3}}, "config.temperature"),
+        ({"prompt": "hi", "config": {"temprature": 1}}, "config.temprature"),
+        ({"prompt": "hi", "temperature": 1, "config": {"temperature": 1}}, "give it once"),
+        ({"prompt": "hi", "config": {"thinking_level": "HUGE"}}, "config.thinking_level"),
+    ):
+        refused = await client.call_tool("generate_text", arguments)
+        assert refused.is_error and words in text_of(refused), (arguments, text_of(refused))
+    assert len(model_calls(emulator)) == 1  # nothing refused reached Gemini

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from mcp_types import CallToolResult, ToolAnnotations
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, WithJsonSchema
 
 from gemini_mcp.config.settings import Backend, Settings
 from gemini_mcp.framework.call import Call
@@ -29,6 +29,11 @@ class ToolInput(BaseModel):
 
 
 Handler = Callable[[Any, Call], Awaitable[CallToolResult]]
+
+# How a nested object whose keys its field's description names is published: a bare object (the model still
+# validates it, with errors naming the place). Spelling out the item's properties in every tool costs the agent
+# context on every turn and says nothing the description does not.
+BARE_OBJECT = WithJsonSchema({"type": "object"})
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, WithJsonSchema, model_validator
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema, model_validator
+from pydantic.json_schema import SkipJsonSchema
 
 from gemini_mcp.gemini.models import Task, pick, plan_thinking, resolve_model
 from gemini_mcp.media.inputs import MEDIA_ITEM_DESCRIPTION, MediaInput
@@ -98,29 +99,56 @@ class TaskField(BaseModel):
     task: Annotated[Literal["complex"] | None, Field(description=TASK_DESCRIPTION)] = None
 
 
-class SamplingFields(BaseModel):
-    """Generation settings; leave unset for the model's defaults."""
+class SamplingConfig(BaseModel):
+    # The generation settings as the agent sends them, under `config` (validated here, published as a bare object
+    # whose keys CONFIG_DESCRIPTION names: eight typed properties in each of eight tools cost ~2.7 KB a turn).
+    model_config = ConfigDict(extra="forbid")
+    temperature: Annotated[float | None, Field(ge=0.0, le=2.0)] = None
+    top_p: Annotated[float | None, Field(ge=0.0, le=1.0)] = None
+    top_k: Annotated[int | None, Field(ge=1)] = None
+    seed: int | None = None
+    max_output_tokens: Annotated[int | None, Field(ge=1)] = None
+    stop_sequences: Annotated[list[str] | None, Field(max_length=5)] = None
+    thinking_budget: Annotated[int | None, Field(ge=-1)] = None
+    thinking_level: ThinkingLevel | None = None
 
-    temperature: Annotated[float | None, Field(ge=0.0, le=2.0, description="Lower: focused.")] = None
-    top_p: Annotated[float | None, Field(ge=0.0, le=1.0, description="Nucleus sampling.")] = None
-    top_k: Annotated[int | None, Field(ge=1, description="Top-k sampling.")] = None
-    seed: Annotated[int | None, Field(description="Repeatability.")] = None
+    @classmethod
+    def __get_pydantic_json_schema__(cls, core_schema: Any, handler: Any) -> dict[str, Any]:
+        return {"type": "object"}
+
+
+CONFIG_DESCRIPTION = (
+    "Optional: temperature 0-2, top_p 0-1, top_k, seed, max_output_tokens (only if asked; counts thinking), "
+    "stop_sequences (<=5), thinking_budget (2.5: 0 off, -1 auto) or thinking_level (3+: MINIMAL-XHIGH)."
+)
+
+
+class SamplingFields(BaseModel):
+    """Generation settings; leave unset for the model's defaults.
+
+    The agent sends them in `config`; the same names at the top level are accepted too (hidden from the schema:
+    agents write `temperature` out of habit, and older clients learnt it there). Either way they end up in the
+    flat fields below, which is what every tool reads."""
+
+    config: Annotated[SamplingConfig | None, Field(description=CONFIG_DESCRIPTION)] = None
+    temperature: Annotated[SkipJsonSchema[float | None], Field(ge=0.0, le=2.0)] = None
+    top_p: Annotated[SkipJsonSchema[float | None], Field(ge=0.0, le=1.0)] = None
+    top_k: Annotated[SkipJsonSchema[int | None], Field(ge=1)] = None
+    seed: SkipJsonSchema[int | None] = None
     # When set on a thinking model without thinking_budget, build_config picks a budget so the answer keeps room.
-    max_output_tokens: Annotated[int | None, Field(ge=1, description="Counts thinking. Only if asked.")] = None
-    stop_sequences: Annotated[list[str] | None, Field(max_length=5, description="Stop at these.")] = None
-    thinking_budget: Annotated[
-        int | None,
-        Field(
-            ge=-1,
-            description="2.5 only; 0 off, -1 auto.",
-        ),
-    ] = None
-    # Advertised as a string (the enum costs every text tool ~40 bytes a turn): the catalog's check names the
-    # levels the chosen model takes, which is more than an enum could say.
-    thinking_level: Annotated[
-        ThinkingLevel | None,
-        WithJsonSchema({"type": "string", "description": "Gemini 3+: MINIMAL to XHIGH."}),
-    ] = None
+    max_output_tokens: Annotated[SkipJsonSchema[int | None], Field(ge=1)] = None
+    stop_sequences: Annotated[SkipJsonSchema[list[str] | None], Field(max_length=5)] = None
+    thinking_budget: Annotated[SkipJsonSchema[int | None], Field(ge=-1)] = None
+    thinking_level: SkipJsonSchema[ThinkingLevel | None] = None
+
+    @model_validator(mode="after")
+    def _config_into_fields(self) -> SamplingFields:
+        if self.config is not None:
+            for name in self.config.model_fields_set:
+                if name in self.model_fields_set:
+                    raise ValueError(f"config.{name}: also given at the top level; give it once")
+                setattr(self, name, getattr(self.config, name))
+        return self
 
 
 class TextRequest(SamplingFields, ModelField, PromptFields):

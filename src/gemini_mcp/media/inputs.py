@@ -73,7 +73,8 @@ MAX_REDIRECTS = 5
 # gemini://media/<id> URI of media this server generated; `mime_type` is detected from the bytes, needed only
 # for a file_uri whose type is unknown.
 MEDIA_ITEM_DESCRIPTION = (
-    "each one of path, url (or YouTube), data (base64), file_uri (Files API, gemini://media/<id>); mime_type optional."
+    "each one of path, url (or YouTube), data (base64), file_uri (Files API or gemini://media/<id>); "
+    "mime_type optional."
 )
 
 

@@ -45,7 +45,7 @@ MEDIA_URI_PREFIX = "gemini://media/"
 OutputMode = Literal["inline", "link", "both"]
 
 # Read by agents in every media tool's schema: short on purpose (the file is always saved either way).
-OUTPUT_FIELD_DESCRIPTION = "both: inline if small, plus a link. link: keeps big media out of context. Always saved."
+OUTPUT_FIELD_DESCRIPTION = "Always saved and linked; both/inline: also inline if small."
 
 _EXTENSIONS = {
     "image/png": ".png",

@@ -41,7 +41,7 @@ class EmbedTextInput(ToolInput):
         Field(description="RETRIEVAL_DOCUMENT for texts to search in, RETRIEVAL_QUERY for queries."),
     ] = None
     output_dimensionality: Annotated[
-        int | None, Field(ge=1, le=3072, description="Vector size, e.g. 768, 1536. Default: full (3072).")
+        int | None, Field(ge=1, le=3072, description="Vector size, e.g. 768; default 3072.")
     ] = None
     normalize: Annotated[bool, Field(description="Scale vectors to length 1.")] = True
     model: Annotated[str | None, Field(description="Default gemini-embedding-001.")] = None

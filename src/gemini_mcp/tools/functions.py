@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
-from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.spec import BARE_OBJECT, ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.functions import CallingMode, Declared, Returned, calling_config, result_turns
 from gemini_mcp.gemini.generate import generate
@@ -47,13 +47,18 @@ class PlanFunctionCallsInput(ToolInput, TextRequest):
     """Arguments of plan_function_calls."""
 
     functions: Annotated[
-        list[FunctionDeclaration], Field(min_length=1, max_length=128, description="Callable functions.")
+        list[Annotated[FunctionDeclaration, BARE_OBJECT]],
+        Field(
+            min_length=1,
+            max_length=128,
+            description="Callable functions: {name, description, parameters (JSON Schema, optional)}.",
+        ),
     ]
     mode: Annotated[CallingMode, Field(description="ANY: must call; NONE: never.")] = "AUTO"
     allowed_function_names: Annotated[list[str] | None, Field(description="ANY: only these.")] = None
     results: Annotated[
-        list[FunctionResult] | None,
-        Field(description="Its calls + your `response`."),
+        list[Annotated[FunctionResult, BARE_OBJECT]] | None,
+        Field(description="Its calls as returned (name, args, id) + your `response` object."),
     ] = None
 
 

@@ -11,12 +11,12 @@ import json
 from typing import Annotated, Any, Literal
 
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.delivery import deliver
-from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.spec import BARE_OBJECT, ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.functions import Declared, Returned
 from gemini_mcp.gemini.live import LiveReply, connect, connect_config, run_turn
@@ -29,8 +29,8 @@ from gemini_mcp.tools._live_sessions import LiveSessions
 from gemini_mcp.tools.functions import FunctionDeclaration, check_declarations
 from gemini_mcp.voices import Voice
 
-_VOICE = "For spoken replies; list_voices describes them."
-_AUDIO = "A WAV clip (any rate) or raw PCM with mime_type 'audio/pcm;rate=N': path, data or gemini://media URI."
+_VOICE = "For spoken replies, e.g. Kore, Puck; list_voices gives all 30."
+_AUDIO = "WAV (any rate), or raw PCM with mime_type 'audio/pcm;rate=N'; path, data or gemini://media URI."
 
 
 # --- inputs and outputs ---------------------------------------------------------------------------------
@@ -41,7 +41,7 @@ class TurnInput(ToolInput):
 
 
 class SessionSettings(ToolInput):
-    voice: Annotated[Voice | None, Field(description=_VOICE)] = None
+    voice: Annotated[Voice | None, WithJsonSchema({"type": "string"}), Field(description=_VOICE)] = None
     system_instruction: Annotated[str | None, Field(description="Persona and rules for the session.")] = None
     response_modality: Annotated[
         Literal["audio", "text"], Field(description="audio: a WAV reply with its transcript.")
@@ -57,8 +57,8 @@ class LiveSessionStartInput(SessionSettings):
     """Open a session for several turns."""
 
     functions: Annotated[
-        list[FunctionDeclaration] | None,
-        Field(max_length=128, description="Functions the model may call (as plan_function_calls)."),
+        list[Annotated[FunctionDeclaration, BARE_OBJECT]] | None,
+        Field(max_length=128, description="Functions the model may call: {name, description, parameters}."),
     ] = None
 
 
@@ -78,7 +78,8 @@ class LiveToolCall(ToolOutput):
 class LiveSendInput(TurnInput):
     session_id: Annotated[str, Field(description="From live_session_start.")]
     tool_responses: Annotated[
-        list[ToolResponse] | None, Field(description="Results of the model's tool_calls: id, name, response.")
+        list[Annotated[ToolResponse, BARE_OBJECT]] | None,
+        Field(description="Results of the model's tool_calls: {id, name, response}."),
     ] = None
 
 

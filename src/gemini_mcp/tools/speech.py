@@ -16,7 +16,7 @@ from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.delivery import deliver
 from gemini_mcp.framework.progress import reporting
-from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
+from gemini_mcp.framework.spec import BARE_OBJECT, ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
 from gemini_mcp.gemini.models import ModelError, Task, pick
 from gemini_mcp.gemini.response import EmptyAnswer
@@ -26,7 +26,10 @@ from gemini_mcp.media.store import OUTPUT_FIELD_DESCRIPTION, OutputMode, SavedMe
 from gemini_mcp.voices import DEFAULT_VOICE, VOICES, Voice, voices_of
 
 SPEAKING = ["Gemini is recording the speech", "Still speaking: longer texts take longer"]
-_VOICE_DESCRIPTION = "list_voices gives each one's style."
+# Published as a string with examples rather than an enum of 30 names (~400 bytes in each of three tools); the
+# value is still checked against the voices, and a wrong one is refused naming them.
+VOICE_SCHEMA = WithJsonSchema({"type": "string"})
+_VOICE_DESCRIPTION = "E.g. Kore, Puck, Charon; list_voices has all 30 and their styles."
 
 
 class Speaker(BaseModel):
@@ -42,11 +45,14 @@ class GenerateSpeechInput(ToolInput):
     text: Annotated[
         str, Field(min_length=1, description="What to say; for two speakers, one line per turn: 'Joe: Hi!'.")
     ]
-    voice: Annotated[Voice, Field(description=_VOICE_DESCRIPTION + " Not with `speakers`.")] = Voice(DEFAULT_VOICE)
-    style: Annotated[str | None, Field(description="E.g. 'Say cheerfully', 'Read slowly'.")] = None
-    speakers: Annotated[list[Speaker] | None, Field(description="Dialogue: exactly two, named as in the script.")] = (
-        None
+    voice: Annotated[Voice, VOICE_SCHEMA, Field(description=_VOICE_DESCRIPTION + " Not with `speakers`.")] = Voice(
+        DEFAULT_VOICE
     )
+    style: Annotated[str | None, Field(description="E.g. 'Say cheerfully', 'Read slowly'.")] = None
+    speakers: Annotated[
+        list[Annotated[Speaker, BARE_OBJECT]] | None,
+        Field(description="Dialogue: exactly two {speaker, voice}; speaker as named in the script ('Joe: ...')."),
+    ] = None
     model: Annotated[str | None, Field(description="tts (default), gemini 3.8 tts, or an id.")] = None
     output: Annotated[OutputMode, Field(description=OUTPUT_FIELD_DESCRIPTION)] = "both"
 

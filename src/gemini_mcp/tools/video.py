@@ -28,6 +28,7 @@ from typing import Annotated, Any, Literal, cast
 import anyio
 from mcp_types import CallToolResult, ContentBlock, TextContent, ToolAnnotations
 from pydantic import Field
+from pydantic.json_schema import SkipJsonSchema
 
 from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
@@ -92,7 +93,7 @@ OMNI_MESSAGES = (
     "Polishing the details — all is well, videos take a minute or two…",
     "Still working: Gemini Omni usually needs 1 to 3 minutes…",
 )
-VIDEO_OUTPUT_DESCRIPTION = "link: the saved MP4. inline/both: also embed it if small."
+VIDEO_OUTPUT_DESCRIPTION = "Always saved and linked; both/inline: also embed if small."
 
 AspectRatio = Literal["16:9", "9:16"]
 Resolution = Literal["360p", "720p", "1080p", "4k"]
@@ -134,7 +135,8 @@ class GenerateVideoInput(ToolInput):
     resolution: Annotated[Resolution, Field(description="Veo: 720p or 1080p.")] = "720p"
     duration_seconds: Annotated[int | None, Field(ge=3, le=15, description="Veo: 4-8, default 8.")] = None
     negative_prompt: Annotated[str | None, Field(description="What to keep out (Veo).")] = None
-    number_of_videos: Annotated[int, Field(description="Only 1.")] = 1
+    # Not advertised: only 1 is allowed; an agent that asks for more anyway gets the rule, not a "no such field".
+    number_of_videos: SkipJsonSchema[int] = 1
     image: Annotated[
         MediaInput | None, Field(description="Starting frame: one of path, url, data (base64), file_uri.")
     ] = None
