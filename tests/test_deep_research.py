@@ -25,7 +25,7 @@ from tests.conftest import FAKE_KEY
 from tests.test_tasks import AnyResult, CancelTask, CreatedTask, GetTask, TaskParams, TasksClient, TaskState
 
 pytestmark = pytest.mark.anyio
-FAST = {"GEMINI_MCP_BATCH_POLL_SECONDS": "0.05"}
+FAST = {"GEMINI_MCP_RESEARCH_POLL_SECONDS": "0.05"}
 CREATE, GET, CANCEL = "interactions.create", "interactions.get", "interactions.cancel"
 
 
@@ -243,7 +243,7 @@ async def test_failed_and_safety_blocked_reports(research: Callable[..., Client]
 
 async def test_a_deadline_names_the_job_and_never_cancels(research: Callable[..., Client], emulator: Emulator) -> None:
     emulator.configure(hold_operations=True)
-    async with research(GEMINI_MCP_BATCH_DEADLINE="0.3") as client:
+    async with research(GEMINI_MCP_RESEARCH_DEADLINE="0.3") as client:
         result = await client.call_tool("deep_research", {"question": "slow"})
     assert result.is_error and "get_job(job_id='research." in text_of(result), text_of(result)
     assert emulator.requests(CANCEL) == []

@@ -201,11 +201,28 @@ class Settings(BaseModel):
         Field(ge=0),
     ] = 1.0
     video_deadline_s: Annotated[
-        float, Env("GEMINI_MCP_VIDEO_DEADLINE", "seconds `generate_video` waits for Veo"), Field(gt=0)
+        float,
+        Env(
+            "GEMINI_MCP_VIDEO_DEADLINE",
+            "seconds `generate_video` (Omni or Veo) and `generate_music` wait for the result",
+        ),
+        Field(gt=0),
     ] = 600
     video_poll_s: Annotated[
-        float, Env("GEMINI_MCP_VIDEO_POLL_SECONDS", "seconds between checks on a Veo operation"), Field(gt=0)
+        float, Env("GEMINI_MCP_VIDEO_POLL_SECONDS", "seconds between checks on a video or music job"), Field(gt=0)
     ] = 5
+    research_deadline_s: Annotated[
+        float,
+        Env(
+            "GEMINI_MCP_RESEARCH_DEADLINE",
+            "seconds `deep_research` (or `get_job` with wait) waits for a report; it keeps running after, collect it "
+            "with `get_job`",
+        ),
+        Field(gt=0),
+    ] = 1800
+    research_poll_s: Annotated[
+        float, Env("GEMINI_MCP_RESEARCH_POLL_SECONDS", "seconds between checks on a Deep Research report"), Field(gt=0)
+    ] = 10
     batch_deadline_s: Annotated[
         float,
         Env("GEMINI_MCP_BATCH_DEADLINE", "seconds `batch_generate` (wait=true) or `get_job` waits for a batch"),

@@ -86,10 +86,11 @@ PAID_CREATES: tuple[PaidCreate, ...] = (
         "video",
     ),
     PaidCreate(
-        job="a background interaction (a Gemini Omni video)",
+        job="a background interaction (a Gemini Omni video, a Lyria track or a Deep Research report)",
         path_suffix="/interactions",
-        check="wait a few minutes, then look for Gemini Omni usage on the key's project in Google AI Studio "
-        "(https://aistudio.google.com/usage). Calling generate_video again starts, and bills, another video",
+        check="wait a few minutes, then look for its usage on the key's project in Google AI Studio "
+        "(https://aistudio.google.com/usage). Calling the tool again starts, and bills, another one; with an "
+        "idempotency_key, the same key returns the first instead",
         body_flag="background",
     ),
     PaidCreate(
