@@ -97,8 +97,22 @@ async def upload_bytes(call: GeminiCall, data: bytes, mime_type: str, display_na
 
 
 async def upload_media(call: GeminiCall, media: LoadedMedia, display_name: str | None) -> RemoteFile:
+    from google.genai import types
+
+    name = display_name or media.name
+    config = types.UploadFileConfig(mime_type=media.mime_type, display_name=name[:512] if name else None)
+    return await _until_active(call, await send_media(call, media, config))
+
+
+async def send_media(call: GeminiCall, media: LoadedMedia, config: types.UploadFileConfig) -> types.File:
+    """Upload loaded media as it is held: bytes from memory, or a large local file (`media.file`) streamed from
+    disk, the SDK reading it 8 MiB at a time, so the server never holds it whole."""
+    client = await call.client()
+    if media.file is not None:
+        async with media.file.opened() as source:
+            return await client.aio.files.upload(file=source, config=config)
     assert media.data is not None
-    return await upload_bytes(call, media.data, media.mime_type, display_name or media.name)
+    return await client.aio.files.upload(file=io.BytesIO(media.data), config=config)
 
 
 async def _until_active(call: GeminiCall, uploaded: types.File) -> RemoteFile:

@@ -1,19 +1,20 @@
 """Turning what an agent sent (text, MediaInput) into google-genai Parts and Contents.
 
 Small media travel inline in the request; media above `GEMINI_MCP_UPLOAD_ABOVE_MB` go through the Files
-API (`files.upload`, then wait until the file is ACTIVE) and are referenced by URI, transparently. File
+API (`files.upload`, then wait until the file is ACTIVE) and are referenced by URI, transparently. A local
+file above the threshold is streamed from disk to the upload and never read whole into memory. File
 URIs and YouTube URLs are passed as `file_data` for Gemini to fetch itself.
 """
 
 from __future__ import annotations
 
-import io
 import time
 from typing import TYPE_CHECKING, Any
 
 import anyio
 
 from gemini_mcp.errors import GeminiCallError, UserInputError
+from gemini_mcp.gemini.files import send_media
 from gemini_mcp.media.inputs import LoadedMedia, MediaInput, load_media
 
 if TYPE_CHECKING:
@@ -28,10 +29,11 @@ async def media_part(item: MediaInput, call: GeminiCall, *, field: str) -> types
     """The Part for one media input: inline bytes, an uploaded file, or a remote reference."""
     from google.genai import types
 
-    media = await load_media(item, call, field=field)
-    if media.data is None:
+    threshold = int(call.settings.upload_above_mb * 1024 * 1024)
+    media = await load_media(item, call, field=field, stream_above=threshold)
+    if media.data is None and media.file is None:
         return types.Part(file_data=types.FileData(file_uri=media.uri, mime_type=media.mime_type or None))
-    if media.size <= call.settings.upload_above_mb * 1024 * 1024:
+    if media.data is not None and media.size <= threshold:
         return types.Part(inline_data=types.Blob(data=media.data, mime_type=media.mime_type))
     uri, mime = await upload(media, call, field=field)
     return types.Part(file_data=types.FileData(file_uri=uri, mime_type=mime))
@@ -47,11 +49,8 @@ async def upload(media: LoadedMedia, call: GeminiCall, *, field: str) -> tuple[s
             "on Vertex AI: put the file in Cloud Storage and pass its gs:// URI as file_uri"
         )
     client = await call.client()
-    assert media.data is not None
-    uploaded = await client.aio.files.upload(
-        file=io.BytesIO(media.data),
-        config=types.UploadFileConfig(mime_type=media.mime_type, display_name=media.name[:120]),
-    )
+    config = types.UploadFileConfig(mime_type=media.mime_type, display_name=media.name[:120])
+    uploaded = await send_media(call, media, config)
     call.notes.append(f"{field}: uploaded {media.size / 1e6:.1f} MB to the Files API as {uploaded.name}")
     deadline = time.monotonic() + FILE_READY_TIMEOUT_S
     delay = 0.2

@@ -17,10 +17,13 @@ from __future__ import annotations
 
 import binascii
 import errno
+import io
 import logging
 import mimetypes
 import os
 import stat
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -118,17 +121,21 @@ class MediaInput(BaseModel):
 
 @dataclass(frozen=True)
 class LoadedMedia:
-    """Media bytes with their detected MIME type (or a remote reference Gemini reads itself)."""
+    """Media bytes with their detected MIME type (or a remote reference Gemini reads itself, or a local file
+    too large to hold in memory, which uploads stream from disk)."""
 
     mime_type: str
-    data: bytes | None = None  # None for remote references (file_uri, YouTube)
+    data: bytes | None = None  # None for remote references (file_uri, YouTube) and for `file`
     uri: str | None = None  # Files API URI or YouTube URL, when Gemini should fetch it
     name: str = "media"  # a file name for display and uploads
     source: str = ""
+    file: LocalFile | None = None  # only when the caller of load_media asked for streaming (`stream_above`)
 
     @property
     def size(self) -> int:
-        return len(self.data) if self.data is not None else 0
+        if self.data is not None:
+            return len(self.data)
+        return self.file.size if self.file is not None else 0
 
     @property
     def kind(self) -> str:
@@ -266,22 +273,26 @@ PCM_SUFFIX = ".pcm"
 PCM_DEFAULT_MIME = "audio/pcm;rate=16000"  # a bare .pcm file: the rate Live audio input is recorded at
 
 
-def _raw_pcm(data: bytes, name: str, declared: str | None, detected: str | None) -> str | None:
+def _raw_pcm(size: int, name: str, declared: str | None, detected: str | None) -> str | None:
     """Headerless PCM has no signature to sniff: it is taken on the caller's word (`audio/pcm;rate=N`,
     `audio/L16;rate=N`, or a `.pcm` file), with the declared parameters kept, unless the bytes say they are
     something else (a WAV or MP3 sent as PCM is read as what it is)."""
     pcm_named = Path(name).suffix.lower() == PCM_SUFFIX
     if detected not in (None, "text/plain") or not (is_raw_pcm(declared) or pcm_named):
         return None
-    if len(data) % 2:
+    if size % 2:
         return None  # not 16-bit samples: let the usual refusal say what the bytes are not
     return declared.strip() if declared and is_raw_pcm(declared) else PCM_DEFAULT_MIME
 
 
-def detect_mime(data: bytes, *, field: str, name: str = "", declared: str | None = None) -> str:
-    """The content's MIME type, checked against what Gemini accepts; raises UserInputError naming `field`."""
+def detect_mime(
+    data: bytes, *, field: str, name: str = "", declared: str | None = None, size: int | None = None
+) -> str:
+    """The content's MIME type, checked against what Gemini accepts; raises UserInputError naming `field`.
+
+    `data` may be only the head of the content (SNIFF_BYTES are enough) when `size` gives the whole size."""
     detected = sniff_mime(data, name)
-    raw_pcm = _raw_pcm(data, name, declared, detected)
+    raw_pcm = _raw_pcm(len(data) if size is None else size, name, declared, detected)
     if raw_pcm is not None:
         return raw_pcm
     if detected is None:
@@ -301,13 +312,17 @@ def detect_mime(data: bytes, *, field: str, name: str = "", declared: str | None
 
 
 # Loading ---------------------------------------------------------------------------------------------------
-async def load_media(item: MediaInput, call: MediaSource, *, field: str = "media") -> LoadedMedia:
+async def load_media(
+    item: MediaInput, call: MediaSource, *, field: str = "media", stream_above: int | None = None
+) -> LoadedMedia:
     """Bytes and MIME type of `item` (or a remote reference for file URIs and YouTube URLs).
 
-    `field` is the argument path used in error messages, e.g. "media[1]" or "image".
+    `field` is the argument path used in error messages, e.g. "media[1]" or "image". A caller that can send a
+    file from disk (a Files API upload) sets `stream_above` (bytes): a local file larger than that comes back
+    as `file` with no `data`, its type detected from its first SNIFF_BYTES, so it is never held in memory.
     """
     if item.path:
-        return await _load_path(item, call, field)
+        return await _load_path(item, call, field, stream_above)
     if item.url:
         if is_youtube(item.url):
             return LoadedMedia(mime_type="", uri=item.url, name="youtube", source=item.source)
@@ -514,17 +529,90 @@ def _inside(path: Path, folders: list[Path]) -> bool:
     return any(path == folder or path.is_relative_to(folder) for folder in folders)
 
 
-async def _load_path(item: MediaInput, call: MediaSource, field: str) -> LoadedMedia:
+SNIFF_BYTES = 64 * 1024  # what type detection reads of a file that is streamed (it looks at 4 KiB at most)
+
+
+@dataclass(frozen=True)
+class LocalFile:
+    """A checked local file that is sent from disk, not held in memory: `opened` re-opens it with the same checks."""
+
+    path: Path
+    raw: str  # as the caller wrote it, for messages
+    allowed: tuple[Path, ...]
+    field: str
+    limit_mb: float
+    size: int
+    identity: tuple[int, int, int]  # (st_dev, st_ino, st_mtime_ns) when it was checked: the same file, unchanged
+
+    @asynccontextmanager
+    async def opened(self) -> AsyncIterator[str | io.BufferedReader]:
+        """What an upload reads from, open for the block: on Linux the path of the open descriptor
+        (/proc/self/fd/N names the file that was checked even if its name was swapped since, and lets the SDK
+        read it in worker threads), elsewhere the open file itself."""
+        handle, by_descriptor = await anyio.to_thread.run_sync(self._reopen)
+        try:
+            yield by_descriptor or handle
+        finally:
+            handle.close()
+
+    def _reopen(self) -> tuple[io.BufferedReader, str | None]:
+        handle, status = _open_confined(self.path, self.raw, list(self.allowed), self.limit_mb, self.field)
+        if (status.st_dev, status.st_ino, status.st_mtime_ns) != self.identity or status.st_size != self.size:
+            handle.close()
+            raise UserInputError(
+                f"{self.field}.path: '{self.raw}' changed while it was being sent (replaced or resized); try again "
+                "once it is complete"
+            )
+        by_descriptor = f"/proc/self/fd/{handle.fileno()}"
+        return handle, by_descriptor if os.path.exists(by_descriptor) else None
+
+
+async def _load_path(item: MediaInput, call: MediaSource, field: str, stream_above: int | None) -> LoadedMedia:
     raw = item.path or ""
     path, allowed = await _resolve(raw, call, field)
     limit_mb = call.settings.media_max_mb
-    data = await anyio.to_thread.run_sync(_read_confined, path, raw, allowed, limit_mb, field)
-    mime = detect_mime(data, field=f"{field}.path", name=path.name, declared=item.mime_type)
-    return LoadedMedia(mime_type=mime, data=data, name=path.name, source=item.source)
+    data, status, whole = await anyio.to_thread.run_sync(
+        _read_confined, path, raw, allowed, limit_mb, field, stream_above
+    )
+    mime = detect_mime(data, field=f"{field}.path", name=path.name, declared=item.mime_type, size=status.st_size)
+    if whole:
+        return LoadedMedia(mime_type=mime, data=data, name=path.name, source=item.source)
+    local = LocalFile(
+        path=path,
+        raw=raw,
+        allowed=tuple(allowed),
+        field=field,
+        limit_mb=limit_mb,
+        size=status.st_size,
+        identity=(status.st_dev, status.st_ino, status.st_mtime_ns),
+    )
+    return LoadedMedia(mime_type=mime, name=path.name, source=item.source, file=local)
 
 
-def _read_confined(path: Path, raw: str, allowed: list[Path], limit_mb: float, field: str) -> bytes:
-    """Read a regular file without following a symlink swapped in since the check, nor blocking on a FIFO."""
+def _read_confined(
+    path: Path, raw: str, allowed: list[Path], limit_mb: float, field: str, stream_above: int | None = None
+) -> tuple[bytes, os.stat_result, bool]:
+    """The file's bytes, or only its first SNIFF_BYTES when it is larger than `stream_above`; with its status
+    and whether the bytes are the whole file."""
+    limit = int(limit_mb * 1024 * 1024)
+    handle, status = _open_confined(path, raw, allowed, limit_mb, field)
+    whole = stream_above is None or status.st_size <= stream_above
+    with handle:
+        try:
+            data = handle.read(limit + 1 if whole else SNIFF_BYTES)
+        except OSError as exc:
+            raise UserInputError(f"{field}.path: '{raw}' cannot be read ({exc.strerror or exc})") from exc
+    if len(data) > limit:  # grew since fstat
+        raise UserInputError(f"{field}.path: '{raw}' is above the {limit_mb:g} MB limit (GEMINI_MCP_MEDIA_MAX_MB)")
+    if not data:
+        raise UserInputError(f"{field}.path: '{raw}' is empty")
+    return data, status, whole
+
+
+def _open_confined(
+    path: Path, raw: str, allowed: list[Path], limit_mb: float, field: str
+) -> tuple[io.BufferedReader, os.stat_result]:
+    """Open a regular file without following a symlink swapped in since the check, nor blocking on a FIFO."""
     limit = int(limit_mb * 1024 * 1024)
     flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_BINARY", 0)
     try:
@@ -562,16 +650,7 @@ def _read_confined(path: Path, raw: str, allowed: list[Path], limit_mb: float, f
     except BaseException:
         os.close(fd)
         raise
-    with handle:
-        try:
-            data = handle.read(limit + 1)
-        except OSError as exc:
-            raise UserInputError(f"{field}.path: '{raw}' cannot be read ({exc.strerror or exc})") from exc
-    if len(data) > limit:  # grew since fstat
-        raise UserInputError(f"{field}.path: '{raw}' is above the {limit_mb:g} MB limit (GEMINI_MCP_MEDIA_MAX_MB)")
-    if not data:
-        raise UserInputError(f"{field}.path: '{raw}' is empty")
-    return data
+    return handle, status
 
 
 def _changed(field: str, raw: str) -> UserInputError:

@@ -66,8 +66,9 @@ class UploadFileOutput(ToolOutput):
 
 
 async def upload_file(args: UploadFileInput, call: Call) -> CallToolResult:
-    media = await load_media(args.media, call, field="media")
-    if media.data is None:
+    # stream_above=0: a local file of any size is sent from disk, never held in memory.
+    media = await load_media(args.media, call, field="media", stream_above=0)
+    if media.data is None and media.file is None:
         raise UserInputError(
             f"media: {media.source} is already remote: pass it as file_uri where you need it, nothing to upload"
         )
