@@ -15,6 +15,7 @@ from mcp_types import CallToolResult, TextContent
 
 from gemini_mcp.emulator import Emulator
 from gemini_mcp.emulator.wire import camel_keys as camel
+from tests.conftest import FAKE_KEY
 
 pytestmark = pytest.mark.anyio
 
@@ -161,13 +162,15 @@ async def test_three_turn_chat_keeps_history(client: Client, emulator: Emulator)
     assert gone.is_error and "chat_start" in text_of(gone)
 
 
-async def test_chats_are_bounded_and_refused_when_stateless(make_client: Callable[..., Client]) -> None:
+async def test_chats_are_bounded_and_refused_when_stateless_on_vertex(make_client: Callable[..., Client]) -> None:
     async with make_client(GEMINI_MCP_CHAT_MAX_SESSIONS="1") as client:
         first = (await client.call_tool("chat_start", {})).structured_content["chat_id"]
         second = await client.call_tool("chat_start", {})
         assert any(first in note for note in second.structured_content["notes"])
         assert (await client.call_tool("chat_history", {"chat_id": first})).is_error
-    async with make_client(GEMINI_MCP_STATELESS="true") as client:
+    # Stateless on the Developer API, chats live at Google (tests/test_chats_stateless.py); on Vertex they cannot.
+    vertex = {"GOOGLE_GENAI_USE_VERTEXAI": "true", "GEMINI_API_KEY": None, "GOOGLE_API_KEY": FAKE_KEY}
+    async with make_client(GEMINI_MCP_STATELESS="true", **vertex) as client:
         refused = await client.call_tool("chat_start", {})
     assert refused.is_error and "stateless" in text_of(refused)
 

@@ -82,21 +82,38 @@ async def create_interaction(
     input: str | Sequence[Mapping[str, Any]],
     generation_config: Mapping[str, Any] | None = None,
     store: bool = False,
+    previous_interaction_id: str | None = None,
+    system_instruction: str | None = None,
 ) -> itypes.Interaction:
     """A foreground interaction that answers in one response (not a paid background create: it is retried like
-    any generate call). Not stored by default: nothing needs to read it again."""
+    any generate call). Not stored by default: nothing needs to read it again. A continued conversation
+    (`previous_interaction_id`) inherits only the turns: the system instruction and the generation config apply
+    to one interaction, so a caller sends them again each time."""
     body: dict[str, Any] = {"model": model, "input": input, "store": store}
     if generation_config is not None:
         body["generation_config"] = dict(generation_config)
+    if previous_interaction_id is not None:
+        body["previous_interaction_id"] = previous_interaction_id
+    if system_instruction is not None:
+        body["system_instruction"] = system_instruction
     resource = await _resource(call)
     interaction: itypes.Interaction = await resource.create(**body)
     return interaction
 
 
-async def get_interaction(call: GeminiCall, interaction_id: str) -> itypes.Interaction:
+async def get_interaction(call: GeminiCall, interaction_id: str, *, include_input: bool = False) -> itypes.Interaction:
     resource = await _resource(call)
-    interaction: itypes.Interaction = await resource.get(interaction_id)
+    if include_input:
+        interaction: itypes.Interaction = await resource.get(interaction_id, include_input=True)
+    else:
+        interaction = await resource.get(interaction_id)
     return interaction
+
+
+async def delete_interaction(call: GeminiCall, interaction_id: str) -> None:
+    """Delete a stored interaction (the API answers with an empty object; an unknown id is a 404)."""
+    resource = await _resource(call)
+    await resource.delete(interaction_id)
 
 
 async def cancel_interaction(call: GeminiCall, interaction_id: str) -> itypes.Interaction:

@@ -1,16 +1,34 @@
-"""Multi-turn chats kept on the server: chat_start, chat_send, chat_history, chat_end."""
+"""Multi-turn chats: chat_start, chat_send, chat_history, chat_end.
+
+Where the conversation lives depends on the server. Normally in this process (the SDK's chat session: every
+sampling setting, nothing stored at Google, on both backends). On a stateless server (GEMINI_MCP_STATELESS) with
+the Developer API, at Google as stored interactions, so any replica continues any chat: the chat id then carries
+the last interaction's id and the chat's settings, and changes with every message. Vertex AI keeps the
+in-process chats only, so a stateless Vertex server refuses chats. A stored chat's id works on any Developer-API
+server, stateless or not.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from mcp_types import CallToolResult, ToolAnnotations
+from mcp_types import CallToolResult, TextContent, ToolAnnotations
 from pydantic import Field
 
+from gemini_mcp.errors import UserInputError
 from gemini_mcp.framework.call import Call
 from gemini_mcp.framework.spec import ToolInput, ToolOutput, ToolSpec
 from gemini_mcp.framework.toolkit import structured_result
-from gemini_mcp.gemini.chats import history, open_chat, send
+from gemini_mcp.gemini.chats import (
+    delete_stored,
+    history,
+    interactions_config,
+    message_blocks,
+    open_chat,
+    send,
+    send_stored,
+    stored_history,
+)
 from gemini_mcp.gemini.models import note_status
 from gemini_mcp.gemini.parts import parts_of
 from gemini_mcp.gemini.request import (
@@ -24,9 +42,20 @@ from gemini_mcp.gemini.request import (
 )
 from gemini_mcp.gemini.response import GenerationInfo
 from gemini_mcp.media.inputs import MediaInput
-from gemini_mcp.tools._chat_store import ChatSession, ChatStore
+from gemini_mcp.tools._chat_store import ChatSession, ChatStore, StoredChat, is_stored
 
-_CHAT_ID = Field(description="From chat_start.")
+_CHAT_ID = Field(description="The latest one returned.")
+HISTORY_LIMIT = 50  # messages read back from a stored chat (one request each)
+STORED_NOTE = (
+    "this chat is kept by the Gemini API (stored interactions), so any replica of this server continues it; "
+    "its chat_id changes with every message: always pass the latest one"
+)
+
+
+def stored_mode(call: Call) -> bool:
+    """Whether new chats are kept at Google: a stateless server on the Developer API (Vertex AI keeps chats in
+    the process, so a stateless Vertex server has none)."""
+    return call.settings.stateless and call.settings.backend == "gemini"
 
 
 def store(call: Call) -> ChatStore:
@@ -34,9 +63,33 @@ def store(call: Call) -> ChatStore:
         "chats",
         lambda: ChatStore(call.settings),
         what="chats",
-        why="a chat lives in one server process",
+        why=(
+            "with Vertex AI a chat lives in one server process (stateless chats are stored interactions of the "
+            "Gemini Developer API)"
+        ),
         instead="Use generate_text with `contents` carrying the whole conversation instead",
     )
+
+
+def session(call: Call, chat_id: str) -> ChatSession:
+    if stored_mode(call):
+        raise UserInputError(
+            f"chat_id: '{chat_id}' is a chat kept in one server process (started on a server without "
+            "GEMINI_MCP_STATELESS); this stateless server keeps chats at Google instead: start a new one with "
+            "chat_start"
+        )
+    return store(call).get(chat_id)
+
+
+def stored(call: Call, chat_id: str) -> StoredChat:
+    chat = StoredChat.parse(chat_id)
+    if call.settings.backend != "gemini":
+        raise UserInputError(
+            "chat_id: this chat is stored by the Gemini Developer API, and this server uses Vertex AI; continue it "
+            "on a server configured with GEMINI_API_KEY (the same key's project), or start a new chat here"
+        )
+    call.model = chat.model
+    return chat
 
 
 # --- chat_start ----------------------------------------------------------------------------------------
@@ -51,13 +104,20 @@ class ChatStartOutput(ToolOutput):
 
 
 async def chat_start(args: ChatStartInput, call: Call) -> CallToolResult:
+    if stored_mode(call):
+        call.model = model = text_model(args, call)
+        config = interactions_config(args, model, call.notes)
+        chat = StoredChat(model=model, config=config, system=args.system_instruction)
+        call.notes.append(STORED_NOTE)  # nothing is sent until the first message, as with in-process chats
+        output = ChatStartOutput(chat_id=chat.id, model=model, notes=call.notes or None)
+        return structured_result(output, text=f"Chat started: {chat.id} ({model})")
     chats = store(call)
     call.model = model = text_model(args, call)
-    session, note = chats.add(model, await open_chat(call, model, build_config(args, model, call.notes)))
+    opened, note = chats.add(model, await open_chat(call, model, build_config(args, model, call.notes)))
     if note:
         call.notes.append(note)
-    output = ChatStartOutput(chat_id=session.id, model=model, notes=call.notes or None)
-    return structured_result(output, text=f"Chat started: {session.id} ({model})")
+    output = ChatStartOutput(chat_id=opened.id, model=model, notes=call.notes or None)
+    return structured_result(output, text=f"Chat started: {opened.id} ({model})")
 
 
 # --- chat_send -----------------------------------------------------------------------------------------
@@ -68,24 +128,55 @@ class ChatSendInput(ToolInput):
 
 
 class ChatSendOutput(ToolOutput, GenerationInfo):
-    chat_id: str
+    chat_id: Annotated[
+        str, Field(description="Pass this one with the next message (stored chats: a new id each time).")
+    ]
     text: Annotated[str, Field(description="The model's reply.")]
     turn: Annotated[int, Field(description="How many messages you have sent in this chat, this one included.")]
 
 
 async def chat_send(args: ChatSendInput, call: Call) -> CallToolResult:
-    session: ChatSession = store(call).get(args.chat_id)
-    call.model = session.model
+    if is_stored(args.chat_id):
+        return await _send_stored(args, call)
+    chat: ChatSession = session(call, args.chat_id)
+    call.model = chat.model
     parts = await parts_of(args.message, args.media, call, field="media")
-    async with session.lock:
-        answer = await send(session.chat, parts)
-        session.turns += 1
-    note_status(call.notes, session.model, answer.model_status)
+    async with chat.lock:
+        answer = await send(chat.chat, parts)
+        chat.turns += 1
+    note_status(call.notes, chat.model, answer.model_status)
     text = answer.require_text()
     output = ChatSendOutput(
-        chat_id=session.id, text=text, turn=session.turns, **answer.info(session.model, call.notes).model_dump()
+        chat_id=chat.id, text=text, turn=chat.turns, **answer.info(chat.model, call.notes).model_dump()
     )
     return structured_result(output, text=text)
+
+
+async def _send_stored(args: ChatSendInput, call: Call) -> CallToolResult:
+    chat = stored(call, args.chat_id)
+    message = await message_blocks(args.message, args.media, call, field="media")
+    reply = await send_stored(
+        call,
+        model=chat.model,
+        message=message,
+        previous=chat.last,
+        system_instruction=chat.system,
+        system_from_previous=chat.system_stored,
+        config=chat.config,
+    )
+    following = chat.after(reply.interaction_id)
+    output = ChatSendOutput(
+        chat_id=following.id,
+        text=reply.text,
+        turn=following.turns,
+        model=chat.model,
+        finish_reason=reply.finish_reason,
+        usage=reply.usage,
+        notes=call.notes or None,
+    )
+    # The next id in the blocks too: a host that shows its model only the blocks must still pass it on.
+    blocks = [TextContent(type="text", text=reply.text), TextContent(type="text", text=f"Next chat_id: {following.id}")]
+    return structured_result(output, blocks)
 
 
 # --- chat_history --------------------------------------------------------------------------------------
@@ -113,8 +204,16 @@ def _turns(session: ChatSession) -> list[Turn]:
 
 
 async def chat_history(args: ChatIdInput, call: Call) -> CallToolResult:
-    session = store(call).get(args.chat_id)
-    output = ChatHistoryOutput(chat_id=session.id, model=session.model, turns=_turns(session))
+    if is_stored(args.chat_id):
+        chat = stored(call, args.chat_id)
+        turns, more = await stored_history(call, chat.last, limit=HISTORY_LIMIT) if chat.last else ([], False)
+        if more:
+            call.notes.append(f"only the last {HISTORY_LIMIT} messages and their replies are shown")
+        listed = [Turn(role=t.role, text=t.text, media=t.media or None) for t in turns]
+        output = ChatHistoryOutput(chat_id=args.chat_id.strip(), model=chat.model, turns=listed)
+    else:
+        found = session(call, args.chat_id)
+        output = ChatHistoryOutput(chat_id=found.id, model=found.model, turns=_turns(found))
     lines = [f"{t.role}: {t.text}" + (f" [{', '.join(t.media)}]" if t.media else "") for t in output.turns]
     return structured_result(output, text="\n".join(lines) or "(no messages yet)")
 
@@ -126,9 +225,17 @@ class ChatEndOutput(ToolOutput):
 
 
 async def chat_end(args: ChatIdInput, call: Call) -> CallToolResult:
-    session = store(call).end(args.chat_id)
-    output = ChatEndOutput(chat_id=session.id, turns=session.turns)
-    return structured_result(output, text=f"Chat {session.id} ended after {session.turns} messages")
+    if is_stored(args.chat_id):
+        chat = stored(call, args.chat_id)
+        deleted = await delete_stored(call, chat.last) if chat.last else 0
+        call.notes.append(f"deleted {deleted} stored interaction(s) of this chat at Google")
+        chat_id, turns = args.chat_id.strip(), chat.turns
+    else:
+        session(call, args.chat_id)  # refused in stateless mode, like the other chat tools
+        ended = store(call).end(args.chat_id)
+        chat_id, turns = ended.id, ended.turns
+    output = ChatEndOutput(chat_id=chat_id, turns=turns)
+    return structured_result(output, text=f"Chat {chat_id} ended after {turns} messages")
 
 
 def _annotations(read_only: bool, destructive: bool = False) -> ToolAnnotations:
@@ -142,8 +249,9 @@ TOOLS: list[ToolSpec[Any]] = [
         name="chat_start",
         title="Start a Gemini chat",
         description=(
-            "Start a multi-turn chat kept on the server (model, system instruction, sampling settings). Returns "
-            "a `chat_id` for chat_send. Chats expire after a period without messages."
+            "Start a multi-turn chat (model, system instruction, sampling settings). Returns a `chat_id` for "
+            "chat_send; always pass the latest chat_id a chat tool returned. Chats expire after a period without "
+            "messages."
         ),
         input_model=ChatStartInput,
         output_model=ChatStartOutput,
@@ -155,7 +263,7 @@ TOOLS: list[ToolSpec[Any]] = [
         title="Send a chat message",
         description=(
             "Send the next message (with optional media) in a chat started with chat_start; Gemini sees the "
-            "whole conversation so far. Returns the reply."
+            "whole conversation so far. Returns the reply and the chat_id to use next."
         ),
         input_model=ChatSendInput,
         output_model=ChatSendOutput,
@@ -170,13 +278,17 @@ TOOLS: list[ToolSpec[Any]] = [
         output_model=ChatHistoryOutput,
         handler=chat_history,
         annotations=ToolAnnotations(
-            read_only_hint=True, destructive_hint=False, idempotent_hint=True, open_world_hint=False
+            # Open world: a stored chat's history is read back from the Gemini API.
+            read_only_hint=True,
+            destructive_hint=False,
+            idempotent_hint=True,
+            open_world_hint=True,
         ),
     ),
     ToolSpec(
         name="chat_end",
         title="End a chat",
-        description="End a chat and forget its history on the server.",
+        description="End a chat and forget its history (a chat stored at Google is deleted there).",
         input_model=ChatIdInput,
         output_model=ChatEndOutput,
         handler=chat_end,
