@@ -185,9 +185,12 @@ class Settings(BaseModel):
     ] = 300
     max_concurrency: Annotated[
         int,
-        Env("GEMINI_MCP_MAX_CONCURRENCY", "Gemini requests in flight at once; further calls wait their turn"),
+        Env(
+            "GEMINI_MCP_MAX_CONCURRENCY",
+            "Gemini requests in flight at once; further calls wait their turn (lower it for a small quota)",
+        ),
         Field(ge=1),
-    ] = 16
+    ] = 32
     retries: Annotated[
         int,
         Env("GEMINI_MCP_RETRIES", "attempts for a request that fails transiently (408, 429, 5xx, connection errors)"),
@@ -385,11 +388,12 @@ class Settings(BaseModel):
         float,
         Env(
             "GEMINI_MCP_UPLOAD_ABOVE_MB",
-            "media inputs above this many MB go through the Files API instead of inline (inline requests are "
-            "capped at 20 MB)",
+            "media inputs above this many MB go through the Files API (local files streamed from disk) instead of "
+            "inline: inline costs ~10 ms of server CPU per MB, an upload 2-4 extra round trips "
+            "(benchmarks/large_upload.py)",
         ),
         Field(ge=0),
-    ] = 15
+    ] = 5
     url_max_mb: Annotated[
         float, Env("GEMINI_MCP_URL_MAX_MB", "largest download from a media URL, in MB"), Field(gt=0)
     ] = 100
@@ -468,7 +472,8 @@ class Settings(BaseModel):
         bool,
         Env(
             "GEMINI_MCP_STATELESS",
-            "`true` keeps no per-client state in the process (many replicas): chats and live sessions are refused",
+            "`true` keeps no per-client state in the process (many replicas): chats are stored by the Gemini API "
+            "(Developer API; refused on Vertex AI), live sessions are refused",
             transport="http",
         ),
     ] = False
