@@ -21,6 +21,7 @@ from pydantic import AnyUrl
 
 from gemini_mcp import __version__
 from gemini_mcp.config.settings import Settings
+from gemini_mcp.framework.apps import MediaViewer, viewer_tools
 from gemini_mcp.framework.call import Services
 from gemini_mcp.framework.capabilities import CAPABILITIES_URI, describe
 from gemini_mcp.framework.catalog import tool_specs
@@ -205,6 +206,8 @@ def build_server(settings: Settings | None = None, discover: Discover | None = N
             services.background = None
             await services.gemini.aclose()
 
+    # MCP Apps: media results shown in the host, for clients that declare the extension (framework/apps.py).
+    viewer = MediaViewer(viewer_tools([spec for spec in services.specs if selection.allows(spec.name)], cache))
     server = GeminiServer(
         "gemini",
         title="Gemini",
@@ -214,12 +217,12 @@ def build_server(settings: Settings | None = None, discover: Discover | None = N
         tools=build_tools([spec for spec in services.specs if selection.allows(spec.name)], services, cache),
         lifespan=lifespan,
         log_level=settings.log_level,
-        extensions=[JobTasks(services)],
+        extensions=[JobTasks(services), viewer],
         auth=auth,
         token_verifier=token_verifier,
         request_state_security=request_state_security(settings),
         subscriptions=changes,
-        middleware=[ToolsetGate(selection)],  # a transport may narrow it per request (server/http.py)
+        middleware=[ToolsetGate(selection), viewer],  # a transport may narrow the gate per request (server/http.py)
     )
     server.services = services
     lowlevel_server(server).add_request_handler("resources/list", PaginatedRequestParams, server.list_resource_page)
