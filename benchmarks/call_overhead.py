@@ -1,6 +1,13 @@
 """Per-call overhead of generate_text through MCP (in memory, stdio, HTTP) against the emulator, compared
 with the direct SDK call to the same emulator, and with a bare echo tool round trip over the same
-transport. Target: MCP overhead (MCP call − direct SDK call) ≤ 1.2 × the echo round trip.
+transport. Targets: MCP overhead (MCP call − direct SDK call) ≤ 1.1 × the echo round trip over stdio and
+HTTP, ≤ 1.3 × in memory.
+
+Over HTTP it also measures CPU: what the server process spends per generate_text, against what the bare
+echo server spends per echo call plus what the plain SDK spends (in this process, nothing else running)
+on the same generateContent request. Target: ours ≤ 1.1 × (echo floor + plain SDK). Beside it, the same bare
+server's `generate` tool making that request through the plain SDK (one process). Blocks of calls take
+turns, several rounds, medians (CPU time is read from /proc in clock ticks, so a block must be long).
 
     python benchmarks/call_overhead.py [--calls 200] [--quick]
 """
@@ -9,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import statistics
 import sys
 import tempfile
 import time
@@ -17,7 +25,17 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from benchmarks._common import KEY, command_line, emulator_process, listening, median_ms, ratios, server_env, table
+from benchmarks._common import (
+    KEY,
+    command_line,
+    cpu_seconds,
+    emulator_process,
+    listening,
+    median_ms,
+    ratios,
+    server_env,
+    table,
+)
 
 ECHO = str(Path(__file__).with_name("_echo_server.py"))
 PROMPT = {"prompt": "Say something short"}
@@ -36,6 +54,23 @@ async def timed(calls: int, **variants: Callable[[], Awaitable[Any]]) -> dict[st
             await call()
             samples[name].append(time.perf_counter() - started)
     return {name: median_ms(values) for name, values in samples.items()}
+
+
+async def cpu_per_call(
+    calls: int, rounds: int, **variants: tuple[int | None, Callable[[], Awaitable[Any]]]
+) -> dict[str, float]:
+    """Median CPU ms per call of the process each variant runs in (None: this one), blocks taking turns."""
+    for _, call in variants.values():
+        for _ in range(min(20, calls)):  # warm-up: a variant new here imports the SDK on its first call
+            await call()
+    samples: dict[str, list[float]] = {name: [] for name in variants}
+    for _ in range(rounds):
+        for name, (pid, call) in variants.items():
+            before = cpu_seconds(pid)
+            for _ in range(calls):
+                await call()
+            samples[name].append((cpu_seconds(pid) - before) / calls * 1000)
+    return {name: statistics.median(values) for name, values in samples.items()}
 
 
 async def run(calls: int) -> None:
@@ -86,13 +121,25 @@ async def run(calls: int) -> None:
                 )
             rows.append([name, ms["mcp"], ms["direct"], ms["echo"]])
 
-        with listening([sys.executable, ECHO]) as (echo_base, _), http_server(env) as (url, _):
+        floor_env = {**os.environ, "GOOGLE_GEMINI_BASE_URL": base_url}
+        with (
+            listening([sys.executable, ECHO, "--with-sdk"], floor_env) as (echo_base, floor),
+            http_server(env) as (url, ours),
+        ):
             async with Client(url) as client, Client(f"{echo_base}/mcp") as echo:
                 ms = await timed(
                     calls,
                     mcp=lambda: client.call_tool("generate_text", PROMPT),
                     direct=direct,
                     echo=lambda: echo.call_tool("echo", {"text": "hi"}),
+                )
+                cpu = await cpu_per_call(
+                    max(calls, 5),
+                    5 if calls >= 50 else 1,
+                    ours=(ours.pid, lambda: client.call_tool("generate_text", PROMPT)),
+                    floor=(floor.pid, lambda: echo.call_tool("echo", {"text": "hi"})),
+                    sdk=(None, direct),
+                    bare_sdk=(floor.pid, lambda: echo.call_tool("generate", PROMPT)),
                 )
             rows.append(["HTTP", ms["mcp"], ms["direct"], ms["echo"]])
     table(
@@ -103,7 +150,23 @@ async def run(calls: int) -> None:
             for r in rows
         ],
     )
-    ratios(**{f"overhead_over_echo_{r[0].replace(' ', '_')}": (r[1] - r[2]) / r[3] for r in rows})
+    budget = cpu["floor"] + cpu["sdk"]
+    table(
+        f"CPU per call over HTTP (median of 5 blocks of {max(calls, 5)})",
+        ["process", "CPU ms/call"],
+        [
+            ["gemini-mcp server, generate_text", f"{cpu['ours']:.2f}"],
+            ["bare echo server, echo (floor)", f"{cpu['floor']:.2f}"],
+            ["plain SDK, generateContent (this process)", f"{cpu['sdk']:.2f}"],
+            ["floor + SDK", f"{budget:.2f}"],
+            ["bare server's generate tool (plain SDK inside)", f"{cpu['bare_sdk']:.2f}"],
+        ],
+    )
+    ratios(
+        **{f"overhead_over_echo_{r[0].replace(' ', '_')}": (r[1] - r[2]) / r[3] for r in rows},
+        http_cpu_over_floor_plus_sdk=cpu["ours"] / budget if budget else float("nan"),
+        http_cpu_over_bare_server_with_sdk=cpu["ours"] / cpu["bare_sdk"] if cpu["bare_sdk"] else float("nan"),
+    )
 
 
 def main() -> None:

@@ -18,6 +18,7 @@ A tool that wants another summary sets `summary` itself; nothing here names a to
 from __future__ import annotations
 
 import json
+import re
 import weakref
 from collections.abc import Iterator, Sequence
 from typing import Annotated, Any
@@ -152,12 +153,22 @@ def _headline(content: Sequence[ContentBlock], data: dict[str, Any]) -> str | No
         if parsed[0] == data:
             return None  # the text is the structured content itself: nothing to sum up
         return _shortened(json.dumps(parsed[0], ensure_ascii=False, separators=(",", ":")), ANSWER_CHARS)
-    limit = ANSWER_CHARS if text in set(_strings(data)) else SUMMARY_CHARS
-    return _shortened(text.splitlines()[0].strip(), limit)
+    limit = ANSWER_CHARS if any(text == value for value in _strings(data)) else SUMMARY_CHARS
+    return _shortened(_first_line(text).strip(), limit)
+
+
+# Where `str.splitlines` ends a line: found by search, a long answer is not split into all of its lines.
+_LINE_END = re.compile("[\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029]")
+
+
+def _first_line(text: str) -> str:
+    end = _LINE_END.search(text)
+    return text if end is None else text[: end.start()]
 
 
 def _json_in(text: str) -> tuple[Any] | None:
-    if not text.startswith(("{", "[")):
+    # `text` is stripped, so JSON ends with the bracket it began with: "[1] of 3 sources …" is not parsed.
+    if not (text.startswith("{") and text.endswith("}")) and not (text.startswith("[") and text.endswith("]")):
         return None
     try:
         return (json.loads(text),)

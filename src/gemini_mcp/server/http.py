@@ -21,6 +21,7 @@ Binding a non-loopback address without auth is refused at start-up.
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import logging
@@ -236,6 +237,9 @@ def header_narrowing(gate: ToolsetGate) -> Callable[[ServerRequestContext[Any, A
         headers = getattr(ctx.request, "headers", None)  # a Starlette Request over HTTP; None in memory
         if headers is None:
             return None
+        raw = getattr(headers, "raw", None)  # Starlette's (name, value) pairs, names lower-case
+        if isinstance(raw, list) and not any(name.startswith(b"x-mcp-") for name, _ in raw):
+            return None  # the usual request: one pass instead of six case-insensitive lookups
         read_only = next((headers[name] for name in READ_ONLY_HEADERS if headers.get(name, "").strip()), None)
         wanted = Wanted(
             toolsets=_header_names(headers.get("x-mcp-toolsets")),
@@ -318,4 +322,8 @@ async def serve_http(server: MCPServer[Any], settings: Settings) -> None:
     auth = "OAuth" if settings.oauth_issuer else "bearer token" if settings.auth_token else "no auth (loopback only)"
     logger.info("serving MCP at http://%s:%d/mcp (%s, %s)", settings.host, settings.port, mode, auth)
     sockets = [listening_socket(settings.host, settings.port)]
+    # What start-up built (settings, schemas, the tool catalog, mcp's and pydantic's models) lives as long as the
+    # process: frozen, the cyclic collector stops scanning it on every full collection (59 → 20 ms each, about
+    # once per thousand calls; benchmarks/README.md).
+    gc.freeze()
     await serve_until_signalled(config, app, sockets, settings.shutdown_grace_s)
