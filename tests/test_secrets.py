@@ -7,6 +7,7 @@ import subprocess
 import sys
 from collections.abc import Callable
 
+import hypothesis
 import pytest
 from mcp import Client
 from mcp.client.stdio import stdio_client
@@ -97,3 +98,21 @@ def test_redaction_covers_the_shapes_keys_take() -> None:
     )
     cleaned = redact(text, [FAKE_KEY])
     assert FAKE_KEY not in cleaned and "AIzaSy" not in cleaned
+
+
+@hypothesis.settings(max_examples=300, deadline=None)
+@hypothesis.given(
+    hypothesis.strategies.lists(
+        hypothesis.strategies.sampled_from([*"aAIzy29.:/@?&=key_sig-x ", "AIza", "ya29.", "://", "key=", "Q" * 35]),
+        max_size=40,
+    ).map("".join)
+)
+def test_redact_skips_only_patterns_that_cannot_match(text: str) -> None:
+    """`redact` runs each pattern only when a literal it needs is present; the result is the same as always
+    running all three."""
+    from gemini_mcp import errors
+
+    reference = errors._KEY_QUERY.sub(lambda m: m.group(1) + errors.REDACTED, text)
+    reference = errors._URL_USERINFO.sub(lambda m: m.group(1) + errors.REDACTED + "@", reference)
+    reference = errors._KEY_SHAPES.sub(errors.REDACTED, reference)
+    assert errors.redact(text) == reference
