@@ -193,3 +193,17 @@ async def test_it_has_a_toolset_of_its_own(make_client: Callable[..., Client]) -
     async with make_client(GEMINI_MCP_TOOLSETS="speech,transcription") as client:
         both = {tool.name for tool in (await client.list_tools()).tools}
     assert alone == {"transcribe_audio"} and {"transcribe_audio", "generate_speech"} <= both
+
+
+async def test_a_long_recording_on_disk_is_streamed_to_the_files_api(
+    make_client: Callable[..., Client], emulator: Emulator, tmp_path: Path
+) -> None:
+    path = tmp_path / "long.wav"
+    path.write_bytes(media_samples.wav(seconds=3.0))
+    env = {"GEMINI_MCP_ALLOWED_DIRS": str(tmp_path), "GEMINI_MCP_UPLOAD_ABOVE_MB": "0.001"}
+    async with make_client(**env) as client:
+        result = await client.call_tool("transcribe_audio", {"audio": {"path": str(path)}})
+    assert not result.is_error, text_of(result)
+    block = audio_block(creates(emulator)[0])
+    assert "files/" in block["uri"] and "data" not in block
+    assert result.structured_content["duration_s"] == pytest.approx(3.0)  # the streamed file was the whole file

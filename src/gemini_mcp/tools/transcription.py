@@ -110,7 +110,12 @@ async def _media_block(args: TranscribeInput, call: Call) -> dict[str, Any]:
             "audio: YouTube links cannot be transcribed here; download the audio and pass its path, or ask "
             "analyze_media about the video"
         )
-    media = await load_media(args.audio, call, field="audio")
+    threshold = int(call.settings.upload_above_mb * 1024 * 1024)
+    # A long recording on disk is streamed to the Files API rather than read whole; raw PCM is the exception, as
+    # it is converted to WAV (in memory) first.
+    media = await load_media(args.audio, call, field="audio", stream_above=threshold)
+    if media.file is not None and is_raw_pcm(media.mime_type):
+        media = await load_media(args.audio, call, field="audio")
     if media.data is not None and is_raw_pcm(media.mime_type):
         # Headerless PCM (audio/pcm;rate=N or a .pcm file) travels as WAV: the content blocks name no PCM rate.
         wav = await off_loop(pcm_to_wav, media.data, pcm_format(media.mime_type), size=media.size)
@@ -123,14 +128,14 @@ async def _media_block(args: TranscribeInput, call: Call) -> dict[str, Any]:
             f"audio: must be audio (WAV, MP3, FLAC, OGG, AAC, M4A) or a video with sound, got {mime or media.source}"
         )
     block: dict[str, Any] = {"type": kind}
-    if media.data is None:
+    if media.data is None and media.file is None:
         block["uri"] = media.uri
-    elif media.size > call.settings.upload_above_mb * 1024 * 1024:
+    elif media.data is not None and media.size <= threshold:
+        block["data"] = await off_loop(b64encode, media.data, size=media.size)
+    else:  # large: a file streamed from disk, or bytes above the threshold
         uri, uploaded_mime = await upload(media, call, field="audio")
         block["uri"] = uri
         mime = MIME_NAMES.get(uploaded_mime, uploaded_mime) or mime
-    else:
-        block["data"] = await off_loop(b64encode, media.data, size=media.size)
     if mime:
         block["mime_type"] = mime
     return block
