@@ -256,7 +256,17 @@ async def test_model_status_of_a_deprecated_model_is_passed_on_in_notes(client: 
     assert any("gemini-3.8-flash-lite-tts" in n for n in speech.structured_content["notes"])
 
 
-async def test_list_models_and_capabilities_show_stage_and_availability(client: Client, emulator: Emulator) -> None:
+async def test_list_models_and_capabilities_show_stage_and_availability(
+    make_client: Callable[..., Client], emulator: Emulator
+) -> None:
+    from gemini_mcp.gemini.listing import forget_listings
+
+    forget_listings()  # fetched here, not taken from the process-wide cache an earlier test may have filled
+    async with make_client() as client:
+        await _list_models_and_capabilities(client, emulator)
+
+
+async def _list_models_and_capabilities(client: Client, emulator: Emulator) -> None:
     listed = await client.call_tool("list_models", {"contains": "2.0-flash"})
     assert not listed.is_error, text_of(listed)
     models = {m["id"]: m for m in listed.structured_content["models"]}

@@ -24,7 +24,7 @@ PROGRESS_MESSAGE_CHARS = 4000  # hosts show a line or two; the whole text comes 
 async def generate(
     call: GeminiCall,
     model: str,
-    contents: list[types.Content],
+    contents: str | list[types.Content],
     config: types.GenerateContentConfig | None,
     *,
     stream: bool = True,
@@ -39,7 +39,7 @@ async def generate(
 async def _generate(
     call: GeminiCall,
     model: str,
-    contents: list[types.Content],
+    contents: str | list[types.Content],
     config: types.GenerateContentConfig | None,
     *,
     stream: bool,

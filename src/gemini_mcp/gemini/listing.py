@@ -46,6 +46,11 @@ class Listing:
 _listings: dict[tuple[str, str | None], Listing] = {}
 
 
+def forget_listings() -> None:
+    """Drop every cached listing (the cache is per process, shared by every server built in it)."""
+    _listings.clear()
+
+
 def _key(settings: Settings) -> tuple[str, str | None]:
     return settings.backend, settings.base_url
 

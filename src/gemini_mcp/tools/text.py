@@ -23,6 +23,7 @@ from gemini_mcp.gemini.request import (
     build_config,
     build_contents,
     builtin_tools,
+    request_contents,
     text_model,
 )
 from gemini_mcp.gemini.response import GenerationInfo
@@ -76,7 +77,7 @@ async def generate_text(args: GenerateTextInput, call: Call) -> CallToolResult:
     call.model = model
     tools = builtin_tools(url_context=args.url_context, code_execution=args.code_execution)
     config = build_config(args, model, call.notes, tools=tools, cached_content=cached)
-    answer = await generate(call, model, await build_contents(args, call), config)
+    answer = await generate(call, model, await request_contents(args, call), config)
     text = answer.require_text()
     output = GenerateTextOutput(
         text=text,
@@ -129,7 +130,7 @@ async def generate_json(args: GenerateJsonInput, call: Call) -> CallToolResult:
         cached_content=cached,
         **{schema_field: args.response_schema},
     )
-    answer = await generate(call, model, await build_contents(args, call), config)
+    answer = await generate(call, model, await request_contents(args, call), config)
     text = answer.require_text()
     try:
         data = json.loads(text)
