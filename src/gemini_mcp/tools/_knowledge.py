@@ -9,7 +9,7 @@ from mcp_types import ToolAnnotations
 from pydantic import Field
 
 from gemini_mcp.config.settings import Backend
-from gemini_mcp.framework.spec import ToolOutput
+from gemini_mcp.framework.spec import ToolInput, ToolOutput
 
 GEMINI_ONLY: frozenset[Backend] = frozenset({"gemini"})
 DEVELOPER_API_HINT = (
@@ -23,6 +23,19 @@ READS = ToolAnnotations(read_only_hint=True, destructive_hint=False, idempotent_
 CREATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=False, open_world_hint=True)
 UPDATES = ToolAnnotations(read_only_hint=False, destructive_hint=False, idempotent_hint=True, open_world_hint=True)
 DELETES = ToolAnnotations(read_only_hint=False, destructive_hint=True, idempotent_hint=True, open_world_hint=True)
+
+
+class PagedInput(ToolInput):
+    """One page of a listing (the Files API and caches take up to 100 a page)."""
+
+    page_size: Annotated[int, Field(ge=1, le=100, description=PAGE_SIZE)] = 20
+    page_token: Annotated[str | None, Field(description=PAGE_TOKEN)] = None
+
+
+def page_text(lines: list[str], token: str | None, empty: str) -> str:
+    """A listing's text: a line per item (or `empty`), then how to get the next page."""
+    more = f"\nMore: page_token={token}" if token else ""
+    return ("\n".join(lines) or empty) + more
 
 
 class Deleted(ToolOutput):

@@ -27,11 +27,11 @@ from gemini_mcp.tools._knowledge import (
     DEVELOPER_API_HINT,
     GEMINI_ONLY,
     NEXT_PAGE,
-    PAGE_SIZE,
-    PAGE_TOKEN,
     READS,
     UPDATES,
     Deleted,
+    PagedInput,
+    page_text,
 )
 
 TTL_DESCRIPTION = "Lifetime in seconds; storage is billed per token-hour."
@@ -97,11 +97,8 @@ async def create_cache(args: CreateCacheInput, call: Call) -> CallToolResult:
 
 
 # --- list_caches -------------------------------------------------------------------------------------------
-class ListCachesInput(ToolInput):
+class ListCachesInput(PagedInput):
     """Arguments of list_caches."""
-
-    page_size: Annotated[int, Field(ge=1, le=100, description=PAGE_SIZE)] = 20
-    page_token: Annotated[str | None, Field(description=PAGE_TOKEN)] = None
 
 
 class ListCachesOutput(ToolOutput):
@@ -112,8 +109,7 @@ class ListCachesOutput(ToolOutput):
 async def list_caches(args: ListCachesInput, call: Call) -> CallToolResult:
     found, token = await caches.list_caches(call, args.page_size, args.page_token)
     output = ListCachesOutput(caches=[_info(cache) for cache in found], next_page_token=token)
-    more = f"\nMore: page_token={token}" if token else ""
-    return structured_result(output, text=("\n".join(_line(c) for c in output.caches) or "No caches.") + more)
+    return structured_result(output, text=page_text([_line(c) for c in output.caches], token, "No caches."))
 
 
 # --- update_cache ------------------------------------------------------------------------------------------

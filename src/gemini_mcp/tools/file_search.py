@@ -36,6 +36,7 @@ from gemini_mcp.tools._knowledge import (
     PAGE_TOKEN,
     READS,
     Deleted,
+    page_text,
 )
 
 STORE_DESCRIPTION = "fileSearchStores/ID from create_file_search_store."
@@ -101,8 +102,7 @@ class ListStoresOutput(ToolOutput):
 async def list_file_search_stores(args: ListStoresInput, call: Call) -> CallToolResult:
     found, token = await fs.list_stores(call, args.page_size, args.page_token)
     output = ListStoresOutput(stores=[_store(store) for store in found], next_page_token=token)
-    more = f"\nMore: page_token={token}" if token else ""
-    return structured_result(output, text=("\n".join(_store_line(s) for s in output.stores) or "No stores.") + more)
+    return structured_result(output, text=page_text([_store_line(s) for s in output.stores], token, "No stores."))
 
 
 class DeleteStoreInput(ToolInput):
@@ -153,8 +153,7 @@ async def list_file_search_documents(args: ListDocumentsInput, call: Call) -> Ca
     lines = [
         f"{d.name} '{d.display_name or ''}' {d.state} {d.mime_type or ''} {d.size_bytes or 0} B" for d in documents
     ]
-    more = f"\nMore: page_token={token}" if token else ""
-    return structured_result(output, text=("\n".join(lines) or f"{store} has no documents.") + more)
+    return structured_result(output, text=page_text(lines, token, f"{store} has no documents."))
 
 
 class DeleteDocumentInput(ToolInput):

@@ -24,10 +24,10 @@ from gemini_mcp.tools._knowledge import (
     DEVELOPER_API_HINT,
     GEMINI_ONLY,
     NEXT_PAGE,
-    PAGE_SIZE,
-    PAGE_TOKEN,
     READS,
     Deleted,
+    PagedInput,
+    page_text,
 )
 
 
@@ -82,11 +82,8 @@ async def upload_file(args: UploadFileInput, call: Call) -> CallToolResult:
 
 
 # --- list_files --------------------------------------------------------------------------------------------
-class ListFilesInput(ToolInput):
+class ListFilesInput(PagedInput):
     """Arguments of list_files."""
-
-    page_size: Annotated[int, Field(ge=1, le=100, description=PAGE_SIZE)] = 20
-    page_token: Annotated[str | None, Field(description=PAGE_TOKEN)] = None
 
 
 class ListFilesOutput(ToolOutput):
@@ -100,8 +97,7 @@ async def list_files(args: ListFilesInput, call: Call) -> CallToolResult:
     lines = [
         f"{f.name} {f.state} {f.mime_type} {f.size_bytes or 0} B {f.display_name or ''} {f.uri}" for f in output.files
     ]
-    more = f"\nMore: page_token={token}" if token else ""
-    return structured_result(output, text=("\n".join(lines) or "No files.") + more)
+    return structured_result(output, text=page_text(lines, token, "No files."))
 
 
 # --- delete_file -------------------------------------------------------------------------------------------
