@@ -34,6 +34,16 @@ async def _resource(call: GeminiCall) -> Any:
     return client.aio.interactions
 
 
+async def _create(call: GeminiCall, body: dict[str, Any], **optional: Any) -> itypes.Interaction:
+    """`interactions.create` with `body` and each optional field that is set (mappings copied to plain dicts)."""
+    for key, value in optional.items():
+        if value is not None:
+            body[key] = dict(value) if isinstance(value, Mapping) else value
+    resource = await _resource(call)
+    interaction: itypes.Interaction = await resource.create(**body)
+    return interaction
+
+
 async def create_background(
     call: GeminiCall,
     *,
@@ -44,16 +54,13 @@ async def create_background(
     previous_interaction_id: str | None = None,
 ) -> itypes.Interaction:
     """Start a background interaction (stored, so that it can be polled, cancelled and continued)."""
-    body: dict[str, Any] = {"model": model, "input": input, "background": True, "store": True}
-    if response_format is not None:
-        body["response_format"] = dict(response_format)
-    if generation_config is not None:
-        body["generation_config"] = dict(generation_config)
-    if previous_interaction_id is not None:
-        body["previous_interaction_id"] = previous_interaction_id
-    resource = await _resource(call)
-    interaction: itypes.Interaction = await resource.create(**body)
-    return interaction
+    return await _create(
+        call,
+        {"model": model, "input": input, "background": True, "store": True},
+        response_format=response_format,
+        generation_config=generation_config,
+        previous_interaction_id=previous_interaction_id,
+    )
 
 
 async def create_agent_background(
@@ -65,14 +72,12 @@ async def create_agent_background(
     previous_interaction_id: str | None = None,
 ) -> itypes.Interaction:
     """Start an agent (Deep Research) in the background: agents take `agent_config`, never generation_config."""
-    body: dict[str, Any] = {"agent": agent, "input": input, "background": True, "store": True}
-    if agent_config is not None:
-        body["agent_config"] = dict(agent_config)
-    if previous_interaction_id is not None:
-        body["previous_interaction_id"] = previous_interaction_id
-    resource = await _resource(call)
-    interaction: itypes.Interaction = await resource.create(**body)
-    return interaction
+    return await _create(
+        call,
+        {"agent": agent, "input": input, "background": True, "store": True},
+        agent_config=agent_config,
+        previous_interaction_id=previous_interaction_id,
+    )
 
 
 async def create_interaction(
@@ -89,16 +94,13 @@ async def create_interaction(
     any generate call). Not stored by default: nothing needs to read it again. A continued conversation
     (`previous_interaction_id`) inherits only the turns: the system instruction and the generation config apply
     to one interaction, so a caller sends them again each time."""
-    body: dict[str, Any] = {"model": model, "input": input, "store": store}
-    if generation_config is not None:
-        body["generation_config"] = dict(generation_config)
-    if previous_interaction_id is not None:
-        body["previous_interaction_id"] = previous_interaction_id
-    if system_instruction is not None:
-        body["system_instruction"] = system_instruction
-    resource = await _resource(call)
-    interaction: itypes.Interaction = await resource.create(**body)
-    return interaction
+    return await _create(
+        call,
+        {"model": model, "input": input, "store": store},
+        generation_config=generation_config,
+        previous_interaction_id=previous_interaction_id,
+        system_instruction=system_instruction,
+    )
 
 
 async def get_interaction(call: GeminiCall, interaction_id: str, *, include_input: bool = False) -> itypes.Interaction:
