@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 import anyio
 
 from gemini_mcp.errors import GeminiCallError
+from gemini_mcp.gemini.interaction_results import output_blocks, problem, status_of
 from gemini_mcp.gemini.interactions import RUNNING, cancel_interaction, create_background, get_interaction
 from gemini_mcp.gemini.offload import offloaded_path
 from gemini_mcp.media.cpu import b64decode, b64encode, off_loop
@@ -69,13 +70,7 @@ LIMITS: dict[str, OmniLimits] = {
     "gemini-omni-1.1-flash": OmniLimits(3, 10, RESOLUTIONS),
     "gemini-omni-flash-preview": OmniLimits(3, 10, ("720p",)),
 }
-FINAL_PROBLEMS = {
-    "failed": "failed",
-    "cancelled": "was cancelled",
-    "incomplete": "stopped before the video was complete",
-    "budget_exceeded": "stopped: the request's budget was used up",
-    "requires_action": "stopped, asking for an action this server does not take",
-}
+REPHRASE = "Rephrase the prompt (avoid real people, brands and unsafe content)"
 
 
 def is_omni(model: str) -> bool:
@@ -143,7 +138,7 @@ async def start_omni_video(
 
 def interaction_state(interaction: itypes.Interaction) -> tuple[bool, str | None]:
     """Whether the interaction is over, and what to tell a waiting user about it when the status says more."""
-    status = str(interaction.status)
+    status = status_of(interaction)
     if status in RUNNING:
         message = "Gemini Omni: waiting in Google's queue, the video starts soon…" if status == "queued" else None
         return False, message
@@ -170,85 +165,42 @@ class Finished:
     model: str | None = None
 
 
-def _messages(interaction: itypes.Interaction) -> list[str]:
-    said = [str(error.message) for error in interaction.errors or [] if error.message]
-    for step in interaction.steps or []:
-        error = getattr(step, "error", None)
-        if error is not None and getattr(error, "message", None):
-            said.append(str(error.message))
-    return said
-
-
-def _texts(interaction: itypes.Interaction) -> list[str]:
-    return [
-        str(block.text)
-        for step in interaction.steps or []
-        if getattr(step, "type", None) == "model_output"
-        for block in getattr(step, "content", None) or []
-        if getattr(block, "type", None) == "text" and getattr(block, "text", None)
-    ]
-
-
 def read_interaction(interaction: itypes.Interaction, folder: Path) -> Finished:
     """The video(s) of a finished interaction, or why there are none. Files the transport offloaded for other
     blocks (an image the model added, say) are removed: only videos are delivered."""
     name = interaction.id or ""
     model = str(interaction.model) if interaction.model else None
-    status = str(interaction.status)
     clips: list[OmniClip] = []
-    for step in interaction.steps or []:
-        if getattr(step, "type", None) != "model_output":
+    for block in output_blocks(interaction):
+        uri = getattr(block, "uri", None)
+        offloaded = offloaded_path(folder, uri) if isinstance(uri, str) else None
+        if getattr(block, "type", None) != "video":
+            if offloaded is not None:
+                offloaded.unlink(missing_ok=True)
             continue
-        for block in getattr(step, "content", None) or []:
-            uri = getattr(block, "uri", None)
-            offloaded = offloaded_path(folder, uri) if isinstance(uri, str) else None
-            if getattr(block, "type", None) != "video":
-                if offloaded is not None:
-                    offloaded.unlink(missing_ok=True)
-                continue
-            data = getattr(block, "data", None)
-            clips.append(
-                OmniClip(
-                    data=b64decode(data) if isinstance(data, str) and data else None,
-                    path=offloaded,
-                    uri=None if offloaded is not None else uri,
-                    mime_type=str(block.mime_type or "video/mp4"),
-                )
+        data = getattr(block, "data", None)
+        clips.append(
+            OmniClip(
+                data=b64decode(data) if isinstance(data, str) and data else None,
+                path=offloaded,
+                uri=None if offloaded is not None else uri,
+                mime_type=str(block.mime_type or "video/mp4"),
             )
-    said = "; ".join(_messages(interaction))
-    if status == "failed" and any(str(error.code or "").upper() == "SAFETY" for error in interaction.errors or []):
-        return Finished(
-            name,
-            [],
-            GeminiCallError(
-                f"Gemini Omni's safety rules blocked the video: {said or 'no reason given'} (interaction {name}). "
-                "Rephrase the prompt (avoid real people, brands and unsafe content)"
-            ),
-            model,
         )
-    if status != "completed":
-        what = FINAL_PROBLEMS.get(status, f"ended with status '{status}'")
-        cancelled = status == "cancelled"
-        fix = "start a new one if you still need it" if cancelled else "adjust the prompt and try again"
-        return Finished(
-            name,
-            [],
-            GeminiCallError(
-                f"Gemini Omni's video {what}" + (f": {said}" if said else "") + f" (interaction {name}). "
-                f"{fix[:1].upper()}{fix[1:]}"
-            ),
-            model,
-        )
+    failure = problem(interaction, who="Gemini Omni", noun="video", rephrase=REPHRASE)
+    if failure is not None:
+        return Finished(name, [], failure, model)
     if not clips:
-        reply = " ".join(_texts(interaction)).strip()
-        reason = said or reply
+        reason = " ".join(
+            str(block.text) for block in output_blocks(interaction) if getattr(block, "type", None) == "text"
+        ).strip()
         return Finished(
             name,
             [],
             GeminiCallError(
                 "Gemini Omni returned no video"
                 + (f": {reason[:300]}" if reason else " (most likely held back by its safety rules)")
-                + f" (interaction {name}). Rephrase the prompt (avoid real people, brands and unsafe content)"
+                + f" (interaction {name}). {REPHRASE}"
             ),
             model,
         )
