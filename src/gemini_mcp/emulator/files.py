@@ -24,6 +24,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from gemini_mcp.emulator import validate
 from gemini_mcp.emulator.state import EmulatorState
 from gemini_mcp.emulator.wire import ApiError, error_response, get
 
@@ -180,13 +181,7 @@ def activate(state: EmulatorState, ref: str | None = None) -> list[str]:
 
 
 def _entry(state: EmulatorState, file_id: str) -> dict[str, Any]:
-    file_id = file_id.removeprefix("files/")
-    entry = state.files.get(file_id)
-    if entry is None:
-        raise ApiError(
-            403, f"You do not have permission to access the File {file_id} or it may not exist.", "PERMISSION_DENIED"
-        )
-    return entry
+    return validate.known_file(state.files, file_id.removeprefix("files/"))
 
 
 def _create(state: EmulatorState, meta: dict[str, Any], mime: str, data: bytes, version: str) -> dict[str, Any]:

@@ -391,13 +391,7 @@ def _block(value: Any, where: str, files: dict[str, dict[str, Any]], now: float)
     block.uri = str(uri)
     file_id = validate.file_id_of(block.uri)
     if file_id is not None:
-        entry = files.get(file_id)
-        if entry is None:
-            raise ApiError(
-                403,
-                f"You do not have permission to access the File {file_id} or it may not exist.",
-                "PERMISSION_DENIED",
-            )
+        entry = validate.known_file(files, file_id)
         if entry["ready_at"] > now:
             raise bad(f"{where}.uri: the File {file_id} is not in an ACTIVE state and usage is not allowed.")
     elif not block.uri.startswith(("https://", "http://", "gs://")):

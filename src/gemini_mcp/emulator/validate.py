@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Mapping
 from typing import Any
 
 from gemini_mcp.emulator.catalog import ModelSpec
@@ -94,15 +95,20 @@ def check_part(part: Any, where: str, files: dict[str, dict[str, Any]], now: flo
             raise bad(f"* GenerateContentRequest.{where}.file_data.file_uri: file_uri is required")
         file_id = file_id_of(uri)
         if file_id is not None:
-            entry = files.get(file_id)
-            if entry is None:
-                raise ApiError(
-                    403,
-                    f"You do not have permission to access the File {file_id} or it may not exist.",
-                    "PERMISSION_DENIED",
-                )
+            entry = known_file(files, file_id)
             if entry["ready_at"] > now:
                 raise bad(f"The File {file_id} is not in an ACTIVE state and usage is not allowed.")
+
+
+def known_file(files: Mapping[str, dict[str, Any]], file_id: str) -> dict[str, Any]:
+    """The Files API entry of `file_id`; the API's 403 when there is none (it says the same for a file that never
+    existed, was deleted or expired)."""
+    entry = files.get(file_id)
+    if entry is None:
+        raise ApiError(
+            403, f"You do not have permission to access the File {file_id} or it may not exist.", "PERMISSION_DENIED"
+        )
+    return entry
 
 
 def file_id_of(uri: str) -> str | None:

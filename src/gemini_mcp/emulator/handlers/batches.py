@@ -78,11 +78,7 @@ def _requests(state: EmulatorState, batch: dict[str, Any], where: str) -> tuple[
             items.append({"key": str(metadata.get("key", index)), "request": get(item, "request") or {}, "meta": item})
         return items, False
     file_id = str(file_name).removeprefix("files/")
-    entry = state.files.get(file_id)
-    if entry is None:
-        raise ApiError(
-            403, f"You do not have permission to access the File {file_id} or it may not exist.", "PERMISSION_DENIED"
-        )
+    entry = validate.known_file(state.files, file_id)
     items = []
     for number, line in enumerate(entry["data"].decode("utf-8", errors="replace").splitlines(), start=1):
         if not line.strip():

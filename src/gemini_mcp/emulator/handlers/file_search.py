@@ -205,11 +205,7 @@ async def import_file(request: Request) -> dict[str, Any]:
     if not file_name:
         raise validate.bad("* ImportFileRequest.file_name: file_name is required")
     file_id = file_name.removeprefix("files/")
-    entry = state.files.get(file_id)
-    if entry is None:
-        raise ApiError(
-            403, f"You do not have permission to access the File {file_id} or it may not exist.", "PERMISSION_DENIED"
-        )
+    entry = validate.known_file(state.files, file_id)
     meta = entry["meta"]
     doc_name, op_id = _add_document(state, store, entry["data"], meta["mimeType"], meta.get("displayName"), body)
     op_name = f"{store['name']}/operations/{op_id}"
